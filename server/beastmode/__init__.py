@@ -1,0 +1,1 @@
+"""BEAST MODE: your own code models in every editor (see README.md)."""

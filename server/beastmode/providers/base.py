@@ -1,0 +1,102 @@
+"""What every provider speaks: requests, limits, token usage and the text stream they return."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+Role = Literal["user", "assistant"]
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """A chat-style request: a system prompt and alternating messages."""
+
+    messages: tuple[tuple[Role, str], ...]
+    system: str | None = None
+    max_tokens: int = 1024
+    temperature: float = 0.2
+    stop: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FimRequest:
+    """A fill-in-the-middle request.
+
+    `prompt` is either a template already rendered for the model family (then `suffix` is None),
+    or the raw prefix, with `suffix` sent separately for endpoints that do FIM themselves.
+    """
+
+    prompt: str
+    suffix: str | None = None
+    max_tokens: int = 128
+    temperature: float = 0.2
+    stop: tuple[str, ...] = ()
+
+
+ModelRequest = ChatRequest | FimRequest
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Deadlines and caps for one attempt, in seconds from its start and in bytes."""
+
+    total_seconds: float = 120.0
+    first_token_seconds: float = 30.0
+    max_response_bytes: int = 4_000_000
+    connect_seconds: float = 10.0
+
+
+@dataclass
+class TokenUsage:
+    """Tokens used by one call; `estimated` when the endpoint did not report them."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    estimated: bool = False
+
+
+def tokens_for_chars(chars: int) -> int:
+    """A provider-neutral token estimate: about 3.5 characters per token of code."""
+    return math.ceil(chars / 3.5)
+
+
+def estimate_tokens(text: str) -> int:
+    """Estimated tokens in `text` (see `tokens_for_chars`)."""
+    return tokens_for_chars(len(text))
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where and how to call one model. The key is kept out of every repr."""
+
+    url: str
+    upstream_model: str
+    api_key: str | None = field(default=None, repr=False)
+    completions_url: str | None = None
+    extra_headers: tuple[tuple[str, str], ...] = ()
+
+
+class TextStream(Protocol):
+    """An answer arriving as text deltas; usage and first-token time are known once it ends."""
+
+    usage: TokenUsage | None
+    first_token_at: float | None
+
+    def __aiter__(self) -> AsyncIterator[str]: ...
+
+    async def aclose(self) -> None:
+        """Stop reading and release the connection."""
+        ...
+
+
+class Provider(Protocol):
+    """A wire format bound to one endpoint."""
+
+    supports_fim: bool
+
+    def stream(self, request: ModelRequest, limits: Limits) -> TextStream:
+        """Start the request; the returned stream yields text deltas."""
+        ...

@@ -1,0 +1,118 @@
+"""Named, append-only schema migrations for `registry.sqlite3`.
+
+Each migration is a function applied once, in order, inside a transaction, and recorded by name in
+`_migrations`. Never edit or reorder one that has shipped: add the next one at the end.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+Migration = Callable[[sqlite3.Connection], None]
+
+
+def m001_models(db: sqlite3.Connection) -> None:
+    """Registered custom models, with the API key as a Fernet token."""
+    db.execute(
+        """
+        CREATE TABLE models (
+            model_id TEXT PRIMARY KEY,
+            model_name TEXT NOT NULL,
+            endpoint_url TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            api_key_token TEXT,
+            description TEXT NOT NULL DEFAULT '',
+            context_window INTEGER NOT NULL,
+            max_tokens INTEGER NOT NULL,
+            temperature REAL NOT NULL,
+            upstream_model TEXT NOT NULL,
+            fim_template TEXT NOT NULL DEFAULT 'auto',
+            completions_url TEXT,
+            input_cost_per_1k REAL NOT NULL,
+            output_cost_per_1k REAL NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+
+
+def m002_defaults(db: sqlite3.Connection) -> None:
+    """The default model per task (`*` = every task), set by `beastmode.setDefaultModel`."""
+    db.execute("CREATE TABLE defaults (task TEXT PRIMARY KEY, model_ref TEXT NOT NULL)")
+
+
+def m003_usage(db: sqlite3.Connection) -> None:
+    """One row per model attempt: what was called, how it went, what it cost."""
+    db.execute(
+        """
+        CREATE TABLE usage (
+            id INTEGER PRIMARY KEY,
+            ts TEXT NOT NULL,
+            request_id TEXT,
+            task TEXT NOT NULL,
+            model_ref TEXT NOT NULL,
+            model_kind TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            error_kind TEXT,
+            http_status INTEGER,
+            latency_ms REAL NOT NULL,
+            ttft_ms REAL,
+            prompt_tokens INTEGER NOT NULL DEFAULT 0,
+            completion_tokens INTEGER NOT NULL DEFAULT 0,
+            tokens_estimated INTEGER NOT NULL DEFAULT 0,
+            cost_usd REAL NOT NULL DEFAULT 0,
+            baseline_cost_usd REAL NOT NULL DEFAULT 0,
+            accepted INTEGER NOT NULL DEFAULT 0
+        )
+        """
+    )
+    db.execute("CREATE INDEX usage_ts ON usage (ts)")
+    db.execute("CREATE INDEX usage_request ON usage (request_id)")
+
+
+def m004_chat(db: sqlite3.Connection) -> None:
+    """Codebase chat sessions and their messages, kept across restarts."""
+    db.execute(
+        """
+        CREATE TABLE chat_messages (
+            id INTEGER PRIMARY KEY,
+            session_id TEXT NOT NULL,
+            role TEXT NOT NULL,
+            content TEXT NOT NULL,
+            model_ref TEXT,
+            ts TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX chat_session ON chat_messages (session_id, id)")
+
+
+MIGRATIONS: tuple[Migration, ...] = (m001_models, m002_defaults, m003_usage, m004_chat)
+
+
+def migrate(db: sqlite3.Connection) -> list[str]:
+    """Apply every migration not yet recorded; return the names applied (safe across processes)."""
+    applied_now: list[str] = []
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT)"
+        )
+        done = {row[0] for row in db.execute("SELECT name FROM _migrations")}
+        for migration in MIGRATIONS:
+            if migration.__name__ in done:
+                continue
+            migration(db)
+            db.execute(
+                "INSERT INTO _migrations (name, applied_at) VALUES (?, ?)",
+                (migration.__name__, datetime.now(UTC).isoformat()),
+            )
+            applied_now.append(migration.__name__)
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    return applied_now

@@ -1,0 +1,137 @@
+"""The registered-model record: what a registration may contain and what is stored.
+
+Field names follow the product guide's registration body, plus ours (DESIGN.md). The API key is
+write-only: `ModelRegistration` accepts it as a `SecretStr`, `ModelRecord` never carries it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from beastmode.errors import InvalidRegistrationError
+
+MODEL_ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+ProviderType = Literal["openai-compatible", "anthropic-compatible"]
+FIM_FAMILIES = (
+    "auto",
+    "none",
+    "starcoder",
+    "codellama",
+    "deepseek-coder",
+    "qwen2.5-coder",
+    "codestral",
+    "codegemma",
+    "granite",
+)
+
+
+def _check_http_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http:// or https:// URL with a host")
+    if parts.username or parts.password:
+        raise ValueError("must not contain credentials; pass the key as api_key")
+    return value
+
+
+class ModelRegistration(BaseModel):
+    """A registration request: the guide's fields plus ours; `api_key` is write-only."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    model_name: str = Field(min_length=1, max_length=200)
+    model_id: str
+    endpoint_url: str
+    provider: ProviderType = "openai-compatible"
+    api_key: SecretStr | None = None
+    description: str = Field(default="", max_length=2000)
+    context_window: int = Field(default=8192, ge=256, le=10_000_000)
+    max_tokens: int = Field(default=4000, ge=1, le=1_000_000)
+    temperature: float = Field(default=0.7, ge=0.0, le=2.0)
+    upstream_model: str | None = Field(default=None, min_length=1, max_length=200)
+    fim_template: str = "auto"
+    completions_url: str | None = None
+    input_cost_per_1k: float = Field(default=0.001, ge=0.0, le=1000.0)
+    output_cost_per_1k: float = Field(default=0.001, ge=0.0, le=1000.0)
+
+    @field_validator("model_id")
+    @classmethod
+    def _valid_model_id(cls, value: str) -> str:
+        if not MODEL_ID_PATTERN.fullmatch(value):
+            raise ValueError(
+                "must match [a-z0-9][a-z0-9._-]{0,63} (lower-case letters, digits, '.', '_', '-')"
+            )
+        return value
+
+    @field_validator("endpoint_url", "completions_url")
+    @classmethod
+    def _valid_url(cls, value: str | None) -> str | None:
+        return _check_http_url(value)
+
+    @field_validator("fim_template")
+    @classmethod
+    def _valid_template(cls, value: str) -> str:
+        if value not in FIM_FAMILIES:
+            raise ValueError(f"must be one of {', '.join(FIM_FAMILIES)}")
+        return value
+
+    def __repr__(self) -> str:
+        return f"ModelRegistration(model_id={self.model_id!r}, endpoint_url={self.endpoint_url!r})"
+
+    @classmethod
+    def parse(cls, data: dict[str, Any]) -> ModelRegistration:
+        """Validate a registration body; InvalidRegistrationError names the first bad field."""
+        try:
+            registration = cls.model_validate(data)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            field = ".".join(str(part) for part in error["loc"]) or "registration"
+            message = error["msg"].removeprefix("Value error, ")
+            if error["type"] == "extra_forbidden":
+                message = "unknown field"
+            raise InvalidRegistrationError(field, message) from None
+        if registration.max_tokens >= registration.context_window:
+            raise InvalidRegistrationError(
+                "max_tokens",
+                f"must be smaller than context_window ({registration.context_window})",
+            )
+        return registration
+
+
+class ModelRecord(BaseModel):
+    """A stored model as everyone but the router sees it: never the key itself."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model_name: str
+    model_id: str
+    endpoint_url: str
+    provider: ProviderType
+    description: str
+    context_window: int
+    max_tokens: int
+    temperature: float
+    upstream_model: str
+    fim_template: str
+    completions_url: str | None
+    input_cost_per_1k: float
+    output_cost_per_1k: float
+    has_api_key: bool
+    created_at: str
+    updated_at: str
+
+    @property
+    def ref(self) -> str:
+        """The model reference, `custom:<id>`."""
+        return f"custom:{self.model_id}"
+
+    def public_dict(self) -> dict[str, Any]:
+        """The record as JSON-ready data for command results and `models list --json`."""
+        return {"ref": self.ref, **self.model_dump()}

@@ -1,0 +1,1 @@
+"""The BEAST MODE test suite."""
