@@ -11,7 +11,7 @@ import pytest
 from beastmode.registry import ModelRegistration, Registry
 from beastmode.router import Router
 from beastmode.usage import UsageRecorder
-from tests.fakes.model_server import FakeModelServer
+from tests.fakes import FakeModelServer
 
 CANARY_KEY = "sk-canary-7f3c9e1d2b4a6f8e0d1c3b5a7f9e2d4c"
 
