@@ -24,8 +24,14 @@ def environ(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-_PRIVATE = {"ENCRYPTION_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_BASE_URL",
-            "ANTHROPIC_BASE_URL", "BEASTMODE_HOME"}  # fmt: skip
+_PRIVATE = {
+    "ENCRYPTION_KEY",
+    "OPENAI_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "OPENAI_BASE_URL",
+    "ANTHROPIC_BASE_URL",
+    "BEASTMODE_HOME",
+}
 
 
 @pytest.fixture

@@ -26,10 +26,11 @@ def modules() -> list[tuple[str, set[str]]]:
 
 def test_only_lsp_imports_pygls_or_lsprotocol() -> None:
     offenders = [
-        name for name, imported in modules()
+        name
+        for name, imported in modules()
         if not name.startswith("lsp/")
         and any(i.split(".")[0] in ("pygls", "lsprotocol") for i in imported)
-    ]  # fmt: skip
+    ]
     assert offenders == []
 
 
@@ -48,9 +49,13 @@ def test_layers_point_one_way() -> None:
         "usage/": ("beastmode.lsp", "beastmode.router"),
     }
     offenders = [
-        (name, i) for name, imported in modules() for prefix, banned in forbidden.items()
-        if name.startswith(prefix) for i in imported if i.startswith(banned)
-    ]  # fmt: skip
+        (name, i)
+        for name, imported in modules()
+        for prefix, banned in forbidden.items()
+        if name.startswith(prefix)
+        for i in imported
+        if i.startswith(banned)
+    ]
     assert offenders == []
 
 

@@ -15,14 +15,29 @@ def run(
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "beastmode.cli", *args],
-        env=env, input=stdin, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_models_add_list_test_usage_remove(environ: dict[str, str], fake: FakeModelServer) -> None:
     environ["MY_KEY"] = CANARY_KEY
-    added = run(environ, "models", "add", "--id", "coder", "--endpoint", fake.openai_chat_url,
-                "--upstream-model", "qwen2.5-coder:7b", "--api-key-env", "MY_KEY")  # fmt: skip
+    added = run(
+        environ,
+        "models",
+        "add",
+        "--id",
+        "coder",
+        "--endpoint",
+        fake.openai_chat_url,
+        "--upstream-model",
+        "qwen2.5-coder:7b",
+        "--api-key-env",
+        "MY_KEY",
+    )
     assert added.returncode == 0, added.stderr
     assert json.loads(added.stdout)["ref"] == "custom:coder"
 
@@ -51,8 +66,13 @@ def test_models_add_list_test_usage_remove(environ: dict[str, str], fake: FakeMo
 
 
 def test_models_add_from_guide_json_on_stdin(environ: dict[str, str]) -> None:
-    body = {"model_name": "My Code Model", "model_id": "my-code-model", "api_key": CANARY_KEY,
-            "endpoint_url": "https://your-model-api.com/v1/chat/completions", "provider": "openai-compatible"}  # fmt: skip
+    body = {
+        "model_name": "My Code Model",
+        "model_id": "my-code-model",
+        "api_key": CANARY_KEY,
+        "endpoint_url": "https://your-model-api.com/v1/chat/completions",
+        "provider": "openai-compatible",
+    }
     added = run(environ, "models", "add", "--json", "-", stdin=json.dumps(body))
     assert added.returncode == 0, added.stderr
     assert json.loads(added.stdout)["has_api_key"] is True

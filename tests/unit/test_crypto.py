@@ -95,8 +95,11 @@ def test_rotate_key_command_replaces_secret_key_and_keeps_keys_readable(
     before = (registry.home / "secret.key").read_bytes()
     done = subprocess.run(
         [sys.executable, "-m", "beastmode.cli", "rotate-key"],
-        env=environ, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert "re-encrypted 1 API key" in done.stdout
     after = (registry.home / "secret.key").read_bytes()

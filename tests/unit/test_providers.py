@@ -209,8 +209,17 @@ async def test_retry_after_is_carried_in_seconds_and_http_date(
     fake: FakeModelServer, client: httpx.AsyncClient
 ) -> None:
     when = time.time() + 30
-    fake.script(Reply(status=429, headers={"Retry-After": "12"}),
-                Reply(status=429, headers={"Retry-After": httpx._utils.format_date(when) if hasattr(httpx._utils, "format_date") else __import__("email.utils").utils.formatdate(when, usegmt=True)}))  # fmt: skip
+    fake.script(
+        Reply(status=429, headers={"Retry-After": "12"}),
+        Reply(
+            status=429,
+            headers={
+                "Retry-After": httpx._utils.format_date(when)
+                if hasattr(httpx._utils, "format_date")
+                else __import__("email.utils").utils.formatdate(when, usegmt=True)
+            },
+        ),
+    )
     provider = openai(client, fake.openai_chat_url)
     with pytest.raises(errors.RateLimited) as first:
         await collect(provider, CHAT)

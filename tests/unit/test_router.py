@@ -36,10 +36,18 @@ def two_models(registry: Registry, fake: FakeModelServer) -> None:
 
 
 FALLBACK_TRIGGERS = [
-    Reply(status=401), Reply(status=403), Reply(status=404), Reply(status=429, headers={"Retry-After": "30"}),
-    Reply(status=500), Reply(status=503), Reply(status=529), Reply(fault=Fault.TRUNCATED_STREAM, text="x" * 20),
-    Reply(fault=Fault.RESET_BEFORE_RESPONSE), Reply(fault=Fault.HTML_ERROR_PAGE), Reply(fault=Fault.MALFORMED_JSON),
-]  # fmt: skip
+    Reply(status=401),
+    Reply(status=403),
+    Reply(status=404),
+    Reply(status=429, headers={"Retry-After": "30"}),
+    Reply(status=500),
+    Reply(status=503),
+    Reply(status=529),
+    Reply(fault=Fault.TRUNCATED_STREAM, text="x" * 20),
+    Reply(fault=Fault.RESET_BEFORE_RESPONSE),
+    Reply(fault=Fault.HTML_ERROR_PAGE),
+    Reply(fault=Fault.MALFORMED_JSON),
+]
 
 
 @pytest.mark.parametrize(
@@ -81,9 +89,11 @@ async def test_connection_refused_and_timeout_fall_back(
     fake.script(Reply(fault=Fault.HANG), Reply(text="ok"))
     started = time.monotonic()
     result = await router.complete(
-        "chat", ["custom:dead", "custom:slow", "custom:good"], chat,
+        "chat",
+        ["custom:dead", "custom:slow", "custom:good"],
+        chat,
         Timeouts(attempt_seconds=5, first_token_seconds=0.5),
-    )  # fmt: skip
+    )
     assert result.text == "ok" and result.model.ref == "custom:good"
     assert [type(a.error) for a in result.attempts] == [
         errors.ConnectError,

@@ -67,6 +67,7 @@ class ModelCatalog:
         self._clock = clock
         self._on_change = on_change
         self._credentials: dict[str, Credentials] = {}
+        self._defaults: dict[str, str] = {}
         self._seen_version: tuple[int, int] | None = None
         self._checked_at = float("-inf")
 
@@ -85,6 +86,7 @@ class ModelCatalog:
         version = self._registry.change_counter()
         if version != self._seen_version:
             self._credentials = self._registry.all_credentials()
+            self._defaults = self._registry.defaults()
             first_load = self._seen_version is None
             self._seen_version = version
             if not first_load:
@@ -94,6 +96,11 @@ class ModelCatalog:
         """The registered models (with keys) as currently known."""
         self._refresh()
         return dict(self._credentials)
+
+    def defaults(self) -> dict[str, str]:
+        """The stored default model per task, as currently known."""
+        self._refresh()
+        return dict(self._defaults)
 
     def resolve(self, ref_text: str) -> tuple[ModelInfo, Provider]:
         """Model facts and a provider for `ref_text`; raises our errors when unusable."""
@@ -105,10 +112,18 @@ class ModelCatalog:
             return self._custom(ref.name)
         if ref.kind == "local":
             info = ModelInfo(
-                ref="local", kind="local", provider="local", upstream_model="local",
-                context_window=4096, max_tokens=64, temperature=0.0, fim_template="none",
-                supports_fim=True, input_cost_per_1k=0.0, output_cost_per_1k=0.0,
-            )  # fmt: skip
+                ref="local",
+                kind="local",
+                provider="local",
+                upstream_model="local",
+                context_window=4096,
+                max_tokens=64,
+                temperature=0.0,
+                fim_template="none",
+                supports_fim=True,
+                input_cost_per_1k=0.0,
+                output_cost_per_1k=0.0,
+            )
             return info, LocalProvider(self._engine)
         return self._provider_model(ref.kind, ref.name)
 
@@ -166,9 +181,16 @@ class ModelCatalog:
             provider = AnthropicProvider(self._client, endpoint)
             wire = "anthropic-compatible"
         info = ModelInfo(
-            ref=f"{kind}:{model}", kind="provider", provider=wire, upstream_model=model,
-            context_window=128_000, max_tokens=4096, temperature=0.2, fim_template="none",
-            supports_fim=False, input_cost_per_1k=self._provider_price,
+            ref=f"{kind}:{model}",
+            kind="provider",
+            provider=wire,
+            upstream_model=model,
+            context_window=128_000,
+            max_tokens=4096,
+            temperature=0.2,
+            fim_template="none",
+            supports_fim=False,
+            input_cost_per_1k=self._provider_price,
             output_cost_per_1k=self._provider_price,
-        )  # fmt: skip
+        )
         return info, provider

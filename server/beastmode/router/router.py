@@ -316,9 +316,16 @@ class Router:
         ) / 1000
         baseline = (usage.prompt_tokens + usage.completion_tokens) * self._baseline_price / 1000
         self._record(
-            task, info, "ok", started, routed.request_id,
-            ttft_ms=_ttft(stream, started), usage=usage, cost=cost, baseline=baseline,
-        )  # fmt: skip
+            task,
+            info,
+            "ok",
+            started,
+            routed.request_id,
+            ttft_ms=_ttft(stream, started),
+            usage=usage,
+            cost=cost,
+            baseline=baseline,
+        )
 
     def _record_failure(
         self,

@@ -1,0 +1,37 @@
+"""`python -m beastmode` / `beastmode-lsp`: the language server on stdio (or `--tcp HOST:PORT`)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Start the language server; logs go to stderr, never stdout (stdout is the protocol)."""
+    parser = argparse.ArgumentParser(prog="beastmode-lsp", description="BEAST MODE language server")
+    parser.add_argument("--stdio", action="store_true", help="talk LSP on stdin/stdout (default)")
+    parser.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead, for debugging")
+    parser.add_argument("--log-level", default="WARNING", help="stderr log level (default WARNING)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("pygls").setLevel(max(logging.WARNING, logging.getLogger().level))
+
+    from beastmode.lsp.server import build_server
+
+    server = build_server()
+    if args.tcp:
+        host, _, port = args.tcp.rpartition(":")
+        server.start_tcp(host or "127.0.0.1", int(port))
+    else:
+        server.start_io()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

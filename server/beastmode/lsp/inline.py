@@ -1,0 +1,217 @@
+"""Inline completion (`textDocument/inlineCompletion`) and completion items for older clients.
+
+Thin: turn LSP params into an `InlineRequest`, run `completion.pipeline`, convert back. The
+handler owns the timing rules: an answer from the typed-through cache goes out at once; otherwise
+it waits out the adaptive debounce (never for an explicitly invoked request), and a newer request
+for the same document supersedes the older one, which then answers with an empty result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+
+from beastmode.completion.debounce import AdaptiveDebounce
+from beastmode.completion.pipeline import InlinePipeline, InlineRequest, InlineSuggestion
+from beastmode.errors import AllModelsFailed, BeastModeError, DecryptionError
+
+if TYPE_CHECKING:
+    from beastmode.lsp.documents import Document
+    from beastmode.lsp.server import BeastModeServer
+
+PREFIX_LINES = 300
+SUFFIX_LINES = 80
+ACCEPT_COMMAND = "beastmode.didAcceptCompletion"
+
+
+class InlineFeature:
+    """Per-server state of inline completion: pipeline, debounce, in-flight requests."""
+
+    def __init__(self, server: BeastModeServer) -> None:
+        self.server = server
+        self.pipeline = InlinePipeline(server.router) if server.router else None
+        self.debounce = AdaptiveDebounce(server.settings.inline.debounce_ms)
+        self._debounce_setting = server.settings.inline.debounce_ms
+        self._inflight: dict[str, asyncio.Task[object]] = {}
+        self._superseded: set[asyncio.Task[object]] = set()
+        self._snippet_dirty: set[str] = set()
+        server.document_listeners.append(self.document_changed)
+
+    def document_changed(self, uri: str) -> None:
+        """Keystroke bookkeeping: cadence for the debounce; snippets refreshed lazily."""
+        self.debounce.record_keystroke(uri, time.monotonic())
+        self._snippet_dirty.add(uri)
+        if self.server.documents.get(uri) is None and self.pipeline is not None:
+            self.pipeline.snippets.remove(uri)
+            self.pipeline.cache.forget(uri)
+
+    def _refresh_snippets(self, current_uri: str) -> None:
+        assert self.pipeline is not None
+        for uri in list(self._snippet_dirty):
+            if uri == current_uri:
+                continue  # the cursor's own document is not a snippet source
+            self._snippet_dirty.discard(uri)
+            document = self.server.documents.get(uri)
+            if document is not None and document.line_count < 20_000:
+                self.pipeline.snippets.update(uri, document.text)
+
+    async def suggest(
+        self, uri: str, position: types.Position, invoked: bool
+    ) -> InlineSuggestion | None:
+        """The suggestion at `position`, honouring cache, debounce and supersession."""
+        server = self.server
+        if not server.settings.inline.enabled or self.pipeline is None:
+            if server.setup_error:
+                server.show_once("setup", f"BEAST MODE: {server.setup_error}")
+            return None
+        document = server.documents.get(uri)
+        if document is None:
+            return None
+        request = inline_request(document, position)
+        cached = self.pipeline.cached(request)
+        if cached is not None:
+            return cached
+        task = asyncio.current_task()
+        assert task is not None
+        previous = self._inflight.get(uri)
+        if previous is not None and previous is not task and not previous.done():
+            self._superseded.add(previous)
+            previous.cancel()
+        self._inflight[uri] = task
+        try:
+            if self._debounce_setting != server.settings.inline.debounce_ms:
+                self._debounce_setting = server.settings.inline.debounce_ms
+                self.debounce = AdaptiveDebounce(self._debounce_setting)
+            if not invoked:
+                delay = self.debounce.delay_seconds(uri, time.monotonic())
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            self._refresh_snippets(uri)
+            return await self._ask(request)
+        except asyncio.CancelledError:
+            if task in self._superseded:
+                self._superseded.discard(task)
+                return None
+            raise
+        finally:
+            if self._inflight.get(uri) is task:
+                del self._inflight[uri]
+
+    async def _ask(self, request: InlineRequest) -> InlineSuggestion | None:
+        assert self.pipeline is not None
+        server = self.server
+        try:
+            suggestion = await self.pipeline.suggest(
+                request,
+                chain=server.chain_for("completion"),
+                timeouts=server.timeouts_for("completion"),
+                multiline=server.settings.inline.multiline,
+            )
+        except AllModelsFailed as exc:
+            for attempt in exc.attempts:
+                if isinstance(attempt.error, DecryptionError):
+                    server.show_once(f"decrypt:{attempt.model_ref}", f"BEAST MODE: {attempt.error}")
+            server.notify_status(None, None, True, str(exc))
+            server.log_to_client(f"Inline suggestion failed: {exc}")
+            return None
+        except BeastModeError as exc:
+            server.notify_status(None, None, True, str(exc))
+            server.log_to_client(f"Inline suggestion failed: {exc}")
+            return None
+        if suggestion is not None:
+            server.notify_status(suggestion.model_ref, suggestion.latency_ms, suggestion.fell_back)
+        return suggestion
+
+
+def inline_request(document: Document, position: types.Position) -> InlineRequest:
+    """Windows of the document around `position` (never the whole text)."""
+    line, index = document.clamp(position.line, position.character)
+    text = document.line(line)
+    start_line = max(0, line - PREFIX_LINES)
+    before = document.lines(start_line, line)
+    after = document.lines(line + 1, line + 1 + SUFFIX_LINES)
+    prefix = "".join(f"{row}\n" for row in before) + text[:index]
+    suffix = text[index:] + "".join(f"\n{row}" for row in after)
+    indent = text[: len(text) - len(text.lstrip())]
+    path = document.uri.removeprefix("file://") if document.uri.startswith("file://") else None
+    return InlineRequest(
+        uri=document.uri,
+        language=document.language_id,
+        file_path=path,
+        prefix=prefix,
+        prefix_offset=document.offset_at(start_line, 0),
+        suffix=suffix,
+        line_prefix=text[:index],
+        line_suffix=text[index:],
+        indent=indent,
+    )
+
+
+def _accept_command(suggestion: InlineSuggestion) -> types.Command | None:
+    if suggestion.request_id is None:
+        return None
+    return types.Command(
+        title="Accept BEAST MODE suggestion",
+        command=ACCEPT_COMMAND,
+        arguments=[{"id": suggestion.request_id}],
+    )
+
+
+def register(server: BeastModeServer) -> None:
+    """Register inline completion and the completion-item fallback on `server`."""
+    feature = InlineFeature(server)
+    server.inline = feature  # type: ignore[attr-defined]
+
+    @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
+    async def inline_completion(
+        ls: BeastModeServer, params: types.InlineCompletionParams
+    ) -> types.InlineCompletionList:
+        invoked = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
+        suggestion = await feature.suggest(params.text_document.uri, params.position, invoked)
+        if suggestion is None:
+            return types.InlineCompletionList(items=[])
+        item = types.InlineCompletionItem(
+            insert_text=suggestion.text,
+            range=types.Range(start=params.position, end=params.position),
+            command=_accept_command(suggestion),
+        )
+        return types.InlineCompletionList(items=[item])
+
+    @server.feature(
+        types.TEXT_DOCUMENT_COMPLETION,
+        types.CompletionOptions(trigger_characters=[".", "(", " "], resolve_provider=False),
+    )
+    async def completion(
+        ls: BeastModeServer, params: types.CompletionParams
+    ) -> types.CompletionList:
+        wanted = ls.settings.inline.completion_items
+        has_inline = bool(
+            ls.client_capabilities.text_document
+            and ls.client_capabilities.text_document.inline_completion
+        )
+        if wanted is False or (wanted == "auto" and has_inline):
+            return types.CompletionList(is_incomplete=False, items=[])
+        invoked = params.context is None or (
+            params.context.trigger_kind == types.CompletionTriggerKind.Invoked
+        )
+        suggestion = await feature.suggest(params.text_document.uri, params.position, invoked)
+        if suggestion is None:
+            return types.CompletionList(is_incomplete=True, items=[])
+        first_line = suggestion.text.splitlines()[0] if suggestion.text.strip() else suggestion.text
+        item = types.CompletionItem(
+            label=first_line.strip() or suggestion.text.strip(),
+            kind=types.CompletionItemKind.Text,
+            detail=f"BEAST MODE ({suggestion.model_ref})",
+            sort_text="0",
+            filter_text=first_line.strip(),
+            text_edit=types.TextEdit(
+                range=types.Range(start=params.position, end=params.position),
+                new_text=suggestion.text,
+            ),
+            insert_text_format=types.InsertTextFormat.PlainText,
+            command=_accept_command(suggestion),
+        )
+        return types.CompletionList(is_incomplete=True, items=[item])

@@ -1,0 +1,320 @@
+"""The BEAST MODE language server: state, lifecycle, settings, and the features it registers.
+
+`build_server()` makes a fresh `BeastModeServer`; the feature modules (`inline`, `actions`,
+`commands`) each register their handlers on it. Everything model-related is delegated to the
+router, completion and generation packages; this module only speaks LSP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Coroutine, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+from beastmode import __version__
+from beastmode.errors import BeastModeError
+from beastmode.lsp.documents import DocumentStore
+from beastmode.lsp.protocol import BeastModeProtocol
+from beastmode.registry import Registry
+from beastmode.router import Router, Timeouts, build_chain
+from beastmode.settings import Settings, parse_settings
+from beastmode.usage import UsageRecorder
+
+log = logging.getLogger("beastmode")
+STATUS_NOTIFICATION = "beastmode/status"
+ENGINE_UPDATE_DELAY_SECONDS = 0.75
+
+
+class BeastModeServer(LanguageServer):
+    """The language server and everything it holds: documents, settings, registry and router."""
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        super().__init__("beastmode", __version__, protocol_cls=BeastModeProtocol)
+        self.environ = dict(os.environ if environ is None else environ)
+        self.documents = DocumentStore()
+        self.settings = Settings()
+        self.workspace_root: Path | None = None
+        self.setup_error: str | None = None
+        self.registry: Registry | None = None
+        self.usage: UsageRecorder | None = None
+        self.router: Router | None = None
+        self.engine: Any = None
+        self._shown_messages: set[str] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._engine_timers: dict[str, asyncio.TimerHandle] = {}
+        self._scan_stop = threading.Event()
+        self.document_listeners: list[Any] = []
+        try:
+            self.registry = Registry.open(self.environ)
+            self.usage = UsageRecorder(self.registry.path)
+            self.router = Router(
+                self.registry,
+                self.usage,
+                environ=self.environ,
+                baseline_price_per_1k=self.settings.usage.baseline_price_per_1k,
+            )
+        except BeastModeError as exc:
+            self.setup_error = str(exc)
+            log.error("BEAST MODE cannot open its registry: %s", exc)
+
+    # Background work -------------------------------------------------------------------------
+
+    def spawn(self, coroutine: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Run a coroutine in the background, keeping a reference and logging its failure."""
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+
+        def done(finished: asyncio.Task[Any]) -> None:
+            self._tasks.discard(finished)
+            if not finished.cancelled() and finished.exception() is not None:
+                log.error("Background task failed", exc_info=finished.exception())
+
+        task.add_done_callback(done)
+        return task
+
+    # Messages --------------------------------------------------------------------------------
+
+    def log_to_client(
+        self, message: str, level: types.MessageType = types.MessageType.Info
+    ) -> None:
+        """Log to stderr and to the client's output panel (`window/logMessage`)."""
+        log.log(logging.WARNING if level <= types.MessageType.Warning else logging.INFO, message)
+        try:
+            self.window_log_message(types.LogMessageParams(type=level, message=message))
+        except Exception:  # no client connected (unit use)
+            pass
+
+    def show_once(
+        self, key: str, message: str, level: types.MessageType = types.MessageType.Warning
+    ) -> None:
+        """Show a setup problem with `window/showMessage` the first time only."""
+        self.log_to_client(message, level)
+        if key in self._shown_messages:
+            return
+        self._shown_messages.add(key)
+        with contextlib.suppress(Exception):
+            self.window_show_message(types.ShowMessageParams(type=level, message=message))
+
+    def notify_status(
+        self,
+        model: str | None,
+        latency_ms: float | None,
+        fell_back: bool,
+        message: str | None = None,
+    ) -> None:
+        """Send `beastmode/status` so an editor's status bar can show the active model."""
+        with contextlib.suppress(Exception):
+            self.protocol.notify(
+                STATUS_NOTIFICATION,
+                {
+                    "model": model,
+                    "latencyMs": latency_ms,
+                    "fellBack": fell_back,
+                    "message": message,
+                },
+            )
+
+    # Settings and models ---------------------------------------------------------------------
+
+    def apply_settings(self, raw: Any) -> None:
+        """Validate and adopt new settings, telling the user about anything ignored."""
+        settings, problems = parse_settings(raw)
+        for problem in problems:
+            self.show_once(f"setting:{problem}", problem)
+        registered = set(self.router.catalog.registered()) if self.router else set()
+        for task, ref in [("model", settings.model), *settings.models.model_dump().items()]:
+            if ref and ref.startswith("custom:") and ref.removeprefix("custom:") not in registered:
+                self.show_once(
+                    f"unregistered:{ref}",
+                    f"Setting beastmode.{'model' if task == 'model' else 'models.' + task} names "
+                    f"{ref}, which is not registered, so it is ignored. Register it with "
+                    "`beastmode models add` or the command BEAST MODE: Register Custom Model.",
+                )
+                if task == "model":
+                    settings = settings.model_copy(update={"model": None})
+                else:
+                    settings = settings.model_copy(
+                        update={"models": settings.models.model_copy(update={task: None})}
+                    )
+        self.settings = settings
+
+    def chain_for(self, task: str, override: str | None = None) -> list[str]:
+        """The model chain for a task: an explicit choice, settings, stored defaults, fallback."""
+        defaults = self.router.catalog.defaults() if self.router else {}
+        return build_chain(
+            task,
+            task_model=override or getattr(self.settings.models, task, None),
+            default_model=self.settings.model,
+            stored_defaults=defaults,
+            fallback=self.settings.fallback,
+            environ=self.environ,
+        )
+
+    def timeouts_for(self, task: str) -> Timeouts:
+        """Deadlines for a task: the short completion budget, or the generation budget."""
+        if task == "completion":
+            budget = self.settings.timeouts.completion_ms / 1000
+            return Timeouts(
+                attempt_seconds=budget, first_token_seconds=budget, chain_seconds=budget
+            )
+        budget = self.settings.timeouts.generation_ms / 1000
+        return Timeouts(attempt_seconds=budget, first_token_seconds=min(60.0, budget))
+
+    # Documents and the local engine ----------------------------------------------------------
+
+    def on_document_changed(self, uri: str) -> None:
+        """A document opened or changed: relearn it in the local engine once typing pauses."""
+        for listener in self.document_listeners:
+            listener(uri)
+        if self.engine is None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        timer = self._engine_timers.pop(uri, None)
+        if timer is not None:
+            timer.cancel()
+        self._engine_timers[uri] = loop.call_later(
+            ENGINE_UPDATE_DELAY_SECONDS, self._learn_document, uri
+        )
+
+    def _learn_document(self, uri: str) -> None:
+        self._engine_timers.pop(uri, None)
+        document = self.documents.get(uri)
+        if document is not None and self.engine is not None:
+            self.engine.update_document(uri, document.text)
+
+    def on_document_closed(self, uri: str) -> None:
+        """A document closed: stop pending work for it."""
+        timer = self._engine_timers.pop(uri, None)
+        if timer is not None:
+            timer.cancel()
+        for listener in self.document_listeners:
+            listener(uri)
+
+    def start_local_engine(self) -> None:
+        """Create the embedded engine and learn the workspace in a background thread."""
+        try:
+            from beastmode.localengine import LocalEngine, scan_workspace
+        except ImportError:  # pragma: no cover - the engine ships with the package
+            return
+        self.engine = LocalEngine()
+        if self.router is not None:
+            self.router.catalog.set_engine(_EngineAdapter(self.engine))
+        for document in self.documents:
+            self.engine.update_document(document.uri, document.text)
+        root = self.workspace_root
+        if root is None:
+            return
+
+        def scan() -> None:
+            started = time.monotonic()
+            result = scan_workspace(str(root), self.engine, should_stop=self._scan_stop.is_set)
+            log.info("Local engine learned %s in %.1f s", result, time.monotonic() - started)
+
+        threading.Thread(target=scan, name="beastmode-scan", daemon=True).start()
+
+    async def close(self) -> None:
+        """Release connections and finish writing usage."""
+        self._scan_stop.set()
+        if self.router is not None:
+            await self.router.aclose()
+        if self.usage is not None:
+            self.usage.close()
+
+
+class _EngineAdapter:
+    """Presents the local engine as the router's `CompletionEngine`."""
+
+    def __init__(self, engine: Any) -> None:
+        self._engine = engine
+
+    def complete_line(self, prefix: str, suffix: str) -> str | None:
+        suggestion = self._engine.suggest(prefix, suffix)
+        return suggestion.text if suggestion is not None else None
+
+
+def uri_to_path(uri: str) -> Path | None:
+    """The filesystem path of a `file:` URI, or None."""
+    parts = urlsplit(uri)
+    if parts.scheme != "file":
+        return None
+    return Path(unquote(parts.path))
+
+
+def build_server(environ: Mapping[str, str] | None = None) -> BeastModeServer:
+    """A new server with every feature registered."""
+    from beastmode.lsp import actions, commands, inline
+
+    server = BeastModeServer(environ)
+
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: BeastModeServer, params: types.InitializeParams) -> None:
+        folders = params.workspace_folders or []
+        root_uri = folders[0].uri if folders else params.root_uri
+        ls.workspace_root = uri_to_path(root_uri) if root_uri else None
+        ls.apply_settings(params.initialization_options)
+
+    @server.feature(types.INITIALIZED)
+    def initialized(ls: BeastModeServer, params: types.InitializedParams) -> None:
+        if ls.setup_error:
+            ls.show_once("setup", f"BEAST MODE: {ls.setup_error}", types.MessageType.Error)
+        ls.start_local_engine()
+        ls.spawn(pull_configuration(ls))
+        if ls.router is not None and not ls.router.catalog.registered() and not ls.settings.model:
+            ls.show_once(
+                "no-model",
+                "BEAST MODE: no model registered yet, so suggestions come from the built-in local "
+                "engine. Register your model with the command BEAST MODE: Register Custom Model "
+                "or `beastmode models add --id my-model --endpoint URL`.",
+                types.MessageType.Info,
+            )
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    def did_change_configuration(
+        ls: BeastModeServer, params: types.DidChangeConfigurationParams
+    ) -> None:
+        settings = params.settings
+        if isinstance(settings, dict) and settings:
+            ls.apply_settings(settings)
+        else:
+            ls.spawn(pull_configuration(ls))
+
+    @server.feature(types.SHUTDOWN)
+    async def shutdown(ls: BeastModeServer, *args: Any) -> None:
+        await ls.close()
+
+    inline.register(server)
+    actions.register(server)
+    commands.register(server)
+    return server
+
+
+async def pull_configuration(ls: BeastModeServer) -> None:
+    """Ask the client for the `beastmode` section, if it supports workspace/configuration."""
+    workspace = ls.client_capabilities.workspace
+    if not (workspace and workspace.configuration):
+        return
+    try:
+        result = await asyncio.wait_for(
+            ls.workspace_configuration_async(
+                types.ConfigurationParams(items=[types.ConfigurationItem(section="beastmode")])
+            ),
+            timeout=10,
+        )
+    except Exception as exc:
+        log.info("workspace/configuration failed: %s", exc)
+        return
+    if result and result[0] is not None:
+        ls.apply_settings(result[0])
