@@ -147,9 +147,11 @@ def build_model_request(
     """The request for one model: local raw FIM, a family template, server-side FIM, or chat."""
     if info.kind == "local":
         return FimRequest(prompt=request.prefix, suffix=request.suffix, max_tokens=64)
-    budget = prompt_token_budget(info.context_window, info.max_tokens)
-    fitted = fit_to_budget(request.prefix, request.suffix, snippets, max_prompt_tokens=budget)
     max_tokens = max_tokens_for(mode, info.max_tokens)
+    budget = prompt_token_budget(info.context_window, max_tokens)
+    fitted = fit_to_budget(
+        request.prefix, request.suffix, snippets, max_prompt_tokens=budget, snippet_share=0.2
+    )
     temperature = min(info.temperature, 0.2)
     if info.supports_fim:
         template = resolve_template(info.fim_template, info.upstream_model)

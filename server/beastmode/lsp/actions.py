@@ -1,12 +1,567 @@
-"""Code actions: refactor, generate tests, add documentation, fix with AI (resolved lazily)."""
+"""Code actions: refactor, add documentation, generate tests, fix with AI.
+
+`textDocument/codeAction` only offers them: no model is called until the user picks one. Clients
+with `codeAction/resolve` support get the edit computed on resolve; others get a command
+(`beastmode.refactor`, ...) that computes the edit and applies it with `workspace/applyEdit`.
+Both paths run `compute_edit`, which asks the task's model chain under work-done progress.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from lsprotocol import types
+from pydantic import BaseModel, ConfigDict, Field
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+
+from beastmode.errors import BeastModeError
+from beastmode.generation.languages import Language, language_for
+from beastmode.generation.messages import (
+    DiagnosticInfo,
+    PromptMessages,
+    build_docs_prompt,
+    build_fix_prompt,
+    build_refactor_prompt,
+    build_tests_prompt,
+)
+from beastmode.generation.parsing import extract_code
+from beastmode.generation.regions import enclosing_function
+from beastmode.generation.testfiles import merge_test_file, test_file_for
+from beastmode.lsp.documents import Document, index_to_utf16
+from beastmode.lsp.edits import FileText, FileWrite, read_disk_text, replace_range, write_files
+from beastmode.lsp.progress import WorkDone
+from beastmode.providers.base import ChatRequest
+from beastmode.router import ModelInfo, RoutedResult
 
 if TYPE_CHECKING:
     from beastmode.lsp.server import BeastModeServer
 
+log = logging.getLogger(__name__)
+ActionName = Literal["refactor", "docs", "tests", "fix"]
+GENERATE_TESTS_KIND = "source.generateTests"
+MIN_PROMPT_TOKENS = 512
+
+
+class RequestFailed(JsonRpcException):
+    """LSP's RequestFailed (-32803): the request was valid but the work failed; says why."""
+
+    CODE = -32803
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """One code action: its menu title, kind, routing task and fallback command."""
+
+    title: str
+    kind: str
+    task: str
+    command: str
+    progress_title: str
+
+
+ACTIONS: dict[ActionName, ActionSpec] = {
+    "refactor": ActionSpec(
+        "BEAST MODE: Refactor selection",
+        types.CodeActionKind.RefactorRewrite,
+        "refactor",
+        "beastmode.refactor",
+        "BEAST MODE: refactoring",
+    ),
+    "docs": ActionSpec(
+        "BEAST MODE: Add documentation",
+        types.CodeActionKind.RefactorRewrite,
+        "refactor",
+        "beastmode.addDocumentation",
+        "BEAST MODE: adding documentation",
+    ),
+    "tests": ActionSpec(
+        "BEAST MODE: Generate tests",
+        GENERATE_TESTS_KIND,
+        "tests",
+        "beastmode.generateTests",
+        "BEAST MODE: generating tests",
+    ),
+    "fix": ActionSpec(
+        "BEAST MODE: Fix with AI",
+        types.CodeActionKind.QuickFix,
+        "refactor",
+        "beastmode.fixWithAI",
+        "BEAST MODE: fixing",
+    ),
+}
+
+
+class PositionArg(BaseModel):
+    """An LSP position: 0-based line and UTF-16 character."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    line: int = Field(ge=0)
+    character: int = Field(ge=0)
+
+
+class RangeArg(BaseModel):
+    """An LSP range."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: PositionArg
+    end: PositionArg
+
+    def lsp(self) -> types.Range:
+        """The range as an lsprotocol `Range`, start before end."""
+        first, last = sorted(
+            [(self.start.line, self.start.character), (self.end.line, self.end.character)]
+        )
+        return types.Range(
+            start=types.Position(line=first[0], character=first[1]),
+            end=types.Position(line=last[0], character=last[1]),
+        )
+
+
+def range_arg(range_: types.Range) -> RangeArg:
+    """An lsprotocol `Range` as a `RangeArg`."""
+    return RangeArg(
+        start=PositionArg(line=range_.start.line, character=range_.start.character),
+        end=PositionArg(line=range_.end.line, character=range_.end.character),
+    )
+
+
+class DiagnosticArg(BaseModel):
+    """A diagnostic to fix: its 0-based document line and message."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    line: int = Field(ge=0)
+    message: str = Field(min_length=1, max_length=5000)
+    source: str | None = None
+    code: str | int | None = None
+
+
+class ActionTarget(BaseModel):
+    """What an action works on: arguments of the action commands and the data of a code action."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    uri: str = Field(min_length=1)
+    range: RangeArg | None = None
+    instruction: str | None = Field(default=None, max_length=10_000)
+    model: str | None = None
+    diagnostics: list[DiagnosticArg] = Field(default_factory=list, max_length=100)
+    version: int | None = None
+
+
+class ActionData(ActionTarget):
+    """The `data` of an offered code action: which action, and its target."""
+
+    action: ActionName
+
+
+@dataclass(frozen=True)
+class ComputedEdit:
+    """An action's edit, the file it mainly changes, and the model that wrote it."""
+
+    edit: types.WorkspaceEdit
+    uri: str
+    model: str
+
+
+# Shared helpers (also used by commands) --------------------------------------------------------
+
+
+def fail(message: str) -> RequestFailed:
+    """A RequestFailed error carrying a user-facing message."""
+    return RequestFailed(message)
+
+
+def router_of(ls: BeastModeServer) -> Any:
+    """The router, or a RequestFailed saying why the server could not set it up."""
+    if ls.router is None:
+        raise fail(f"BEAST MODE is not set up: {ls.setup_error}")
+    return ls.router
+
+
+def path_of(uri: str) -> Path | None:
+    """The filesystem path of a `file:` URI."""
+    from beastmode.lsp.server import uri_to_path
+
+    return uri_to_path(uri)
+
+
+def file_text(ls: BeastModeServer, uri: str) -> FileText | None:
+    """The text of `uri` as the editor has it (open document), else from disk, else None."""
+    document = ls.documents.get(uri)
+    if document is not None:
+        return FileText(uri, document.text, document.version)
+    path = path_of(uri)
+    if path is None:
+        return None
+    try:
+        text = read_disk_text(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise fail(f"Cannot read {path}: {exc}") from None
+    return None if text is None else FileText(uri, text, None)
+
+
+def prompt_budget(info: ModelInfo) -> int:
+    """Tokens a prompt may use with this model: its window minus the room for the answer."""
+    return max(MIN_PROMPT_TOKENS, info.context_window - info.max_tokens)
+
+
+def chat_request(prompt: PromptMessages, info: ModelInfo) -> ChatRequest:
+    """A router request for a prompt, with the model's own answer length and temperature."""
+    return ChatRequest(
+        messages=tuple((role, text) for role, text in prompt.messages),  # type: ignore[misc]
+        system=prompt.system,
+        max_tokens=info.max_tokens,
+        temperature=info.temperature,
+    )
+
+
+async def ask_model(
+    ls: BeastModeServer,
+    task: str,
+    override: str | None,
+    build: Callable[[ModelInfo], PromptMessages],
+    progress: WorkDone,
+) -> RoutedResult:
+    """The whole answer of the task's model chain (with fallback), or a RequestFailed."""
+    router = router_of(ls)
+    chain = ls.chain_for(task, override)
+    progress.report(f"Asking {chain[0]}" if chain else "Asking the model")
+    try:
+        result: RoutedResult = await router.complete(
+            task, chain, lambda info: chat_request(build(info), info), ls.timeouts_for(task)
+        )
+    except BeastModeError as exc:
+        raise fail(str(exc)) from None
+    ls.notify_status(result.model.ref, None, result.fell_back)
+    progress.report(f"Answer from {result.model.ref}")
+    return result
+
+
+# Regions ---------------------------------------------------------------------------------------
+
+
+def _line_range(document: Document, first: int, last: int) -> types.Range:
+    """Whole lines `first`..`last` (inclusive), through the last line's line break."""
+    start = types.Position(line=first, character=0)
+    if last + 1 < document.line_count:
+        return types.Range(start=start, end=types.Position(line=last + 1, character=0))
+    text = document.line(last)
+    return types.Range(
+        start=start, end=types.Position(line=last, character=index_to_utf16(text, len(text)))
+    )
+
+
+def _range_text(document: Document, range_: types.Range) -> str:
+    start = document.offset_at(range_.start.line, range_.start.character)
+    end = document.offset_at(range_.end.line, range_.end.character)
+    return document.text[start:end]
+
+
+def _is_empty(range_: types.Range) -> bool:
+    return range_.start == range_.end
+
+
+def action_region(
+    document: Document, language: Language, selection: types.Range, whole_file: bool
+) -> types.Range | None:
+    """The selection, else the enclosing function, else (when allowed) the whole file."""
+    if not _is_empty(selection):
+        return selection
+    span = enclosing_function(document.text, selection.start.line, language)
+    if span is not None:
+        return _line_range(document, *span)
+    if whole_file and document.line_count > 0:
+        return _line_range(document, 0, document.line_count - 1)
+    return None
+
+
+def fix_region(
+    document: Document, language: Language, diagnostics: list[DiagnosticArg]
+) -> types.Range:
+    """The enclosing function when it holds every diagnostic, else the diagnostics' lines."""
+    first = min(d.line for d in diagnostics)
+    last = max(d.line for d in diagnostics)
+    span = enclosing_function(document.text, first, language)
+    if span is not None and span[0] <= first and last <= span[1]:
+        return _line_range(document, *span)
+    return _line_range(document, first, last)
+
+
+def module_name(source: Path, root: Path | None, language: Language) -> str:
+    """How a test imports the source: a dotted Python module, else the file's stem."""
+    if language.id != "python":
+        return source.stem
+    try:
+        parts = list(source.relative_to(root).with_suffix("").parts) if root else [source.stem]
+    except ValueError:
+        parts = [source.stem]
+    if parts and parts[0] == "src":
+        parts = parts[1:]
+    if len(parts) > 1 and parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts) or source.stem
+
+
+# Computing edits -------------------------------------------------------------------------------
+
+
+def _document_for(ls: BeastModeServer, target: ActionTarget) -> Document:
+    document = ls.documents.get(target.uri)
+    if document is None:
+        raise fail(f"{target.uri} is not open in the editor; open it and try again.")
+    if target.version is not None and target.version != document.version:
+        raise fail("The document changed since the action was offered; run it again.")
+    return document
+
+
+async def compute_edit(ls: BeastModeServer, name: ActionName, target: ActionTarget) -> ComputedEdit:
+    """Ask the action's model chain and turn the answer into the action's WorkspaceEdit."""
+    spec = ACTIONS[name]
+    document = _document_for(ls, target)
+    path = path_of(document.uri)
+    language = language_for(document.language_id, str(path or document.uri))
+    shown_path = _shown_path(ls, path, document.uri)
+    selection = target.range.lsp() if target.range else _whole_document_start()
+    async with WorkDone(ls, spec.progress_title) as progress:
+        if name == "tests":
+            return await _tests_edit(ls, target, document, language, selection, progress)
+        if name == "fix":
+            if not target.diagnostics:
+                raise fail("There are no diagnostics to fix here.")
+            region = fix_region(document, language, target.diagnostics)
+        else:
+            found = action_region(document, language, selection, whole_file=False)
+            if found is None:
+                raise fail("Select the code first (the cursor is not inside a function).")
+            region = found
+        code = _range_text(document, region)
+        if not code.strip():
+            raise fail("The selection is empty: select the code to change.")
+        build = _rewrite_prompt(name, code, language, shown_path, target, region)
+        result = await ask_model(ls, spec.task, target.model, build, progress)
+        try:
+            new_code = extract_code(result.text, original=code, language=language)
+        except BeastModeError as exc:
+            raise fail(str(exc)) from None
+        edit = replace_range(document.uri, document.version, region, new_code)
+        return ComputedEdit(edit, document.uri, result.model.ref)
+
+
+def _whole_document_start() -> types.Range:
+    origin = types.Position(line=0, character=0)
+    return types.Range(start=origin, end=origin)
+
+
+def _shown_path(ls: BeastModeServer, path: Path | None, uri: str) -> str:
+    if path is None:
+        return uri
+    if ls.workspace_root is not None:
+        try:
+            return path.relative_to(ls.workspace_root).as_posix()
+        except ValueError:
+            pass
+    return path.name
+
+
+def _rewrite_prompt(
+    name: ActionName,
+    code: str,
+    language: Language,
+    path: str,
+    target: ActionTarget,
+    region: types.Range,
+) -> Callable[[ModelInfo], PromptMessages]:
+    def build(info: ModelInfo) -> PromptMessages:
+        budget = prompt_budget(info)
+        if name == "docs":
+            return build_docs_prompt(code, language=language, path=path, max_prompt_tokens=budget)
+        if name == "fix":
+            diagnostics = [
+                DiagnosticInfo(
+                    line=d.line - region.start.line + 1,
+                    message=d.message,
+                    source=d.source,
+                    code=None if d.code is None else str(d.code),
+                )
+                for d in target.diagnostics
+            ]
+            return build_fix_prompt(
+                code,
+                language=language,
+                path=path,
+                diagnostics=diagnostics,
+                max_prompt_tokens=budget,
+            )
+        return build_refactor_prompt(
+            code,
+            language=language,
+            instruction=target.instruction,
+            path=path,
+            max_prompt_tokens=budget,
+        )
+
+    return build
+
+
+async def _tests_edit(
+    ls: BeastModeServer,
+    target: ActionTarget,
+    document: Document,
+    language: Language,
+    selection: types.Range,
+    progress: WorkDone,
+) -> ComputedEdit:
+    source = path_of(document.uri)
+    if source is None:
+        raise fail("Save the file first: tests are placed next to it or in tests/.")
+    root = ls.workspace_root or source.parent
+    region = action_region(document, language, selection, whole_file=True)
+    code = _range_text(document, region) if region is not None else ""
+    if not code.strip():
+        raise fail("There is no code here to test.")
+    placement = test_file_for(str(source), str(root), language)
+    test_uri = Path(placement.path).as_uri()
+    existing = file_text(ls, test_uri)
+    name = module_name(source, ls.workspace_root, language)
+    existing_tests = None if placement.inline_module or existing is None else existing.text
+
+    def build(info: ModelInfo) -> PromptMessages:
+        return build_tests_prompt(
+            code,
+            language=language,
+            path=_shown_path(ls, source, document.uri),
+            module_name=name,
+            existing_tests=existing_tests,
+            max_prompt_tokens=prompt_budget(info),
+        )
+
+    result = await ask_model(ls, "tests", target.model, build, progress)
+    try:
+        tests = extract_code(result.text, language=language)
+    except BeastModeError as exc:
+        raise fail(str(exc)) from None
+    merged = merge_test_file(existing.text if existing else None, tests, language)
+    edit = write_files([FileWrite(test_uri, merged, existing)])
+    return ComputedEdit(edit, test_uri, result.model.ref)
+
+
+# Offering and resolving ------------------------------------------------------------------------
+
+
+def _wanted(kind: str, only: list[str] | None) -> bool:
+    if not only:
+        return True
+    return any(kind == o or kind.startswith(o + ".") or o == "" for o in only)
+
+
+def _client_resolves(ls: BeastModeServer) -> bool:
+    text_document = ls.client_capabilities.text_document
+    code_action = text_document.code_action if text_document else None
+    support = code_action.resolve_support if code_action else None
+    return bool(support and "edit" in support.properties)
+
+
+def _diagnostic_args(diagnostics: list[types.Diagnostic]) -> list[DiagnosticArg]:
+    return [
+        DiagnosticArg(
+            line=d.range.start.line,
+            message=d.message,
+            source=d.source,
+            code=d.code if isinstance(d.code, str | int) else None,
+        )
+        for d in diagnostics
+    ]
+
+
+def offer_actions(ls: BeastModeServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+    """The actions that make sense at this place, without calling any model."""
+    document = ls.documents.get(params.text_document.uri)
+    if document is None:
+        return []
+    path = path_of(document.uri)
+    language = language_for(document.language_id, str(path or document.uri))
+    selection = params.range
+    has_code = action_region(document, language, selection, whole_file=False) is not None
+    offered: list[tuple[ActionName, list[types.Diagnostic]]] = []
+    if has_code:
+        offered += [("refactor", []), ("docs", [])]
+    if path is not None:
+        offered.append(("tests", []))
+    errors = list(params.context.diagnostics)
+    if errors:
+        offered.append(("fix", errors))
+    only = [str(kind) for kind in params.context.only] if params.context.only else None
+    resolves = _client_resolves(ls)
+    actions: list[types.CodeAction] = []
+    for name, diagnostics in offered:
+        spec = ACTIONS[name]
+        if not _wanted(str(spec.kind), only):
+            continue
+        target = ActionTarget(
+            uri=document.uri,
+            range=range_arg(selection),
+            diagnostics=_diagnostic_args(diagnostics),
+            version=document.version,
+        )
+        action = types.CodeAction(title=spec.title, kind=spec.kind, diagnostics=diagnostics or None)
+        if resolves:
+            data = ActionData(action=name, **target.model_dump())
+            action.data = data.model_dump(mode="json", exclude_none=True)
+        else:
+            arguments = target.model_dump(mode="json", exclude_none=True, exclude={"version"})
+            action.command = types.Command(
+                title=spec.title, command=spec.command, arguments=[arguments]
+            )
+        actions.append(action)
+    return actions
+
+
+async def resolve_action(ls: BeastModeServer, action: types.CodeAction) -> types.CodeAction:
+    """Compute the edit of an action the user picked."""
+    try:
+        data = ActionData.model_validate(action.data)
+    except ValueError as exc:
+        raise JsonRpcInvalidParams(f"Invalid code action data: {exc}") from None
+    target = ActionTarget.model_validate(data.model_dump(exclude={"action"}))
+    try:
+        computed = await compute_edit(ls, data.action, target)
+    except RequestFailed as exc:
+        with contextlib.suppress(Exception):
+            ls.window_show_message(
+                types.ShowMessageParams(
+                    type=types.MessageType.Error, message=f"BEAST MODE: {exc.message}"
+                )
+            )
+        raise
+    action.edit = computed.edit
+    return action
+
 
 def register(server: BeastModeServer) -> None:
     """Register the code action handlers on `server`."""
+    kinds = [
+        types.CodeActionKind.RefactorRewrite,
+        types.CodeActionKind.QuickFix,
+        GENERATE_TESTS_KIND,
+    ]
+
+    @server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(code_action_kinds=kinds, resolve_provider=True),
+    )
+    def code_action(ls: BeastModeServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+        return offer_actions(ls, params)
+
+    @server.feature(types.CODE_ACTION_RESOLVE)
+    async def code_action_resolve(
+        ls: BeastModeServer, params: types.CodeAction
+    ) -> types.CodeAction:
+        return await resolve_action(ls, params)

@@ -43,6 +43,7 @@ class BeastModeServer(LanguageServer):
         self.environ = dict(os.environ if environ is None else environ)
         self.documents = DocumentStore()
         self.settings = Settings()
+        self.initialization_options: Any = None
         self.workspace_root: Path | None = None
         self.setup_error: str | None = None
         self.registry: Registry | None = None
@@ -126,9 +127,13 @@ class BeastModeServer(LanguageServer):
 
     # Settings and models ---------------------------------------------------------------------
 
-    def apply_settings(self, raw: Any) -> None:
-        """Validate and adopt new settings, telling the user about anything ignored."""
-        settings, problems = parse_settings(raw)
+    def apply_settings(self, raw: Any, *, base: Any = None) -> None:
+        """Validate and adopt new settings, telling the user about anything ignored.
+
+        `base` (the initializationOptions) is what `raw` is laid over: a client whose
+        workspace/configuration answers `{}` does not wipe settings given at initialize.
+        """
+        settings, problems = parse_settings(_deep_merge(_unwrap(base), _unwrap(raw)))
         for problem in problems:
             self.show_once(f"setting:{problem}", problem)
         registered = set(self.router.catalog.registered()) if self.router else set()
@@ -234,6 +239,21 @@ class BeastModeServer(LanguageServer):
             self.usage.close()
 
 
+def _unwrap(raw: Any) -> Any:
+    if isinstance(raw, dict) and isinstance(raw.get("beastmode"), dict):
+        return raw["beastmode"]
+    return raw
+
+
+def _deep_merge(base: Any, override: Any) -> Any:
+    if not isinstance(base, dict) or not isinstance(override, dict):
+        return override if override is not None else base
+    merged = dict(base)
+    for key, value in override.items():
+        merged[key] = _deep_merge(base.get(key), value)
+    return merged
+
+
 class _EngineAdapter:
     """Presents the local engine as the router's `CompletionEngine`."""
 
@@ -264,6 +284,7 @@ def build_server(environ: Mapping[str, str] | None = None) -> BeastModeServer:
         folders = params.workspace_folders or []
         root_uri = folders[0].uri if folders else params.root_uri
         ls.workspace_root = uri_to_path(root_uri) if root_uri else None
+        ls.initialization_options = params.initialization_options
         ls.apply_settings(params.initialization_options)
 
     @server.feature(types.INITIALIZED)
@@ -287,7 +308,7 @@ def build_server(environ: Mapping[str, str] | None = None) -> BeastModeServer:
     ) -> None:
         settings = params.settings
         if isinstance(settings, dict) and settings:
-            ls.apply_settings(settings)
+            ls.apply_settings(settings, base=ls.initialization_options)
         else:
             ls.spawn(pull_configuration(ls))
 
@@ -317,4 +338,4 @@ async def pull_configuration(ls: BeastModeServer) -> None:
         log.info("workspace/configuration failed: %s", exc)
         return
     if result and result[0] is not None:
-        ls.apply_settings(result[0])
+        ls.apply_settings(result[0], base=ls.initialization_options)

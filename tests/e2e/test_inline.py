@@ -1,0 +1,242 @@
+"""Inline suggestions end to end: FIM and chat models, cache, supersession, cancel, fallback."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+from lsprotocol import types
+
+from beastmode.registry import Registry
+from tests.conftest import register
+from tests.e2e.conftest import NEOVIM_LIKE, VSCODE_LIKE, StartClient, open_document
+from tests.e2e.rawclient import RawClient
+from tests.fakes import FakeModelServer, Fault, Reply
+
+URI = "file:///workspace/calc.py"
+SOURCE = "def add(a, b):\n    "
+
+
+def inline_params(line: int, character: int, invoked: bool = True) -> types.InlineCompletionParams:
+    kind = (
+        types.InlineCompletionTriggerKind.Invoked
+        if invoked
+        else types.InlineCompletionTriggerKind.Automatic
+    )
+    return types.InlineCompletionParams(
+        text_document=types.TextDocumentIdentifier(uri=URI),
+        position=types.Position(line=line, character=character),
+        context=types.InlineCompletionContext(trigger_kind=kind),
+    )
+
+
+def type_text(client, version: int, line: int, character: int, text: str) -> None:
+    position = types.Position(line=line, character=character)
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=URI, version=version),
+            content_changes=[
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(start=position, end=position), text=text
+                )
+            ],
+        )
+    )
+
+
+def fim_model(registry: Registry, fake: FakeModelServer, model_id: str = "coder") -> None:
+    register(
+        registry,
+        model_id,
+        fake.openai_chat_url,
+        api_key=None,
+        completions_url=fake.openai_completions_url,
+        upstream_model="qwen2.5-coder:7b",
+    )
+
+
+async def test_fim_model_suggestion_with_family_template(
+    start_client: StartClient, home_registry: Registry, fake: FakeModelServer
+) -> None:
+    fim_model(home_registry, fake)
+    fake.script(Reply(text="return a + b\n\nprint(add(1, 2))"))
+    client = await start_client(settings={"model": "custom:coder"})
+    open_document(client, URI, SOURCE)
+    result = await client.text_document_inline_completion_async(inline_params(1, 4))
+    assert result is not None and result.items[0].insert_text == "return a + b"
+    request = fake.requests[0]
+    assert request.path == "/v1/completions"
+    assert (
+        request.json["prompt"].startswith("<|fim_prefix|>")
+        and "<|fim_suffix|>" in request.json["prompt"]
+    )
+    assert result.items[0].command.command == "beastmode.didAcceptCompletion"
+
+
+async def test_chat_model_fills_the_hole(
+    start_client: StartClient, home_registry: Registry, fake: FakeModelServer
+) -> None:
+    register(home_registry, "chatty", fake.anthropic_url, provider="anthropic-compatible")
+    fake.script(Reply(text="<COMPLETION>return a + b</COMPLETION>"))
+    client = await start_client(settings={"model": "custom:chatty"})
+    open_document(client, URI, SOURCE)
+    result = await client.text_document_inline_completion_async(inline_params(1, 4))
+    assert result is not None and result.items[0].insert_text == "return a + b"
+    assert fake.requests[0].path == "/v1/messages"
+    assert "<QUERY>" in fake.requests[0].json["messages"][0]["content"]
+
+
+async def test_typing_through_a_suggestion_sends_nothing_upstream(
+    start_client: StartClient, home_registry: Registry, fake: FakeModelServer
+) -> None:
+    fim_model(home_registry, fake)
+    fake.script(Reply(text="return a + b"))
+    client = await start_client(settings={"model": "custom:coder"})
+    open_document(client, URI, SOURCE)
+    await client.text_document_inline_completion_async(inline_params(1, 4))
+    for version, char in enumerate("return", start=2):
+        type_text(client, version, 1, 4 + version - 2, char)
+        result = await client.text_document_inline_completion_async(
+            inline_params(1, 5 + version - 2, invoked=False)
+        )
+        assert result is not None and result.items[0].insert_text == "return a + b"[version - 1 :]
+    assert len(fake.requests) == 1
+
+
+async def test_newer_request_supersedes_and_closes_the_older_upstream_call(
+    start_client: StartClient, home_registry: Registry, fake: FakeModelServer
+) -> None:
+    fim_model(home_registry, fake)
+    fake.script(Reply(text="x" * 50, chunk_interval=0.2), Reply(text="eturn a + b"))
+    client = await start_client(
+        settings={"model": "custom:coder", "timeouts": {"completionMs": 10000}}
+    )
+    open_document(client, URI, SOURCE)
+    first = asyncio.ensure_future(client.text_document_inline_completion_async(inline_params(1, 4)))
+    await fake.wait_for_requests_async(1)
+    type_text(client, 2, 1, 4, "r")
+    second = await client.text_document_inline_completion_async(inline_params(1, 5))
+    assert len((await first).items) == 0
+    assert second is not None and second.items[0].insert_text == "eturn a + b"
+    assert fake.requests[0].wait_finished(2) and fake.requests[0].client_disconnected
+
+
+def test_cancel_request_aborts_the_upstream_call(
+    server_env: dict[str, str], workspace: Path, home_registry: Registry, fake: FakeModelServer
+) -> None:
+    fim_model(home_registry, fake)
+    fake.script(Reply(fault=Fault.HANG))
+    raw = RawClient(server_env, workspace)
+    try:
+        raw.initialize(workspace, {"model": "custom:coder", "timeouts": {"completionMs": 20000}})
+        raw.send(
+            {
+                "method": "textDocument/didOpen",
+                "params": {
+                    "textDocument": {
+                        "uri": URI,
+                        "languageId": "python",
+                        "version": 1,
+                        "text": SOURCE,
+                    }
+                },
+            }
+        )
+        raw.send(
+            {
+                "id": 7,
+                "method": "textDocument/inlineCompletion",
+                "params": {
+                    "textDocument": {"uri": URI},
+                    "position": {"line": 1, "character": 4},
+                    "context": {"triggerKind": 1},
+                },
+            }
+        )
+        fake.wait_for_requests(1)
+        cancelled_at = time.monotonic()
+        raw.send({"method": "$/cancelRequest", "params": {"id": 7}})
+        assert raw.response(7)["error"]["code"] == -32800
+        request = fake.requests[0]
+        assert request.wait_finished(2) and request.client_disconnected
+        assert request.finished_at is not None and request.finished_at - cancelled_at < 0.5
+    finally:
+        raw.close()
+
+
+async def test_falls_back_to_the_next_model_when_the_first_times_out(
+    start_client: StartClient, home_registry: Registry, fake: FakeModelServer
+) -> None:
+    fim_model(home_registry, fake, "slow")
+    fim_model(home_registry, fake, "quick")
+    fake.set_responder(
+        lambda req: (
+            Reply(fault=Fault.HANG)
+            if req.json["model"] == "qwen2.5-coder:7b" and len(fake.requests) == 1
+            else Reply(text="return a + b")
+        )
+    )
+    client = await start_client(
+        settings={
+            "model": "custom:slow",
+            "fallback": ["custom:quick"],
+            "timeouts": {"completionMs": 1500},
+        }
+    )
+    open_document(client, URI, SOURCE)
+    started = time.monotonic()
+    result = await client.text_document_inline_completion_async(inline_params(1, 4))
+    assert time.monotonic() - started < 1.5
+    assert result is not None and result.items[0].insert_text == "return a + b"
+    assert len(fake.requests) == 2
+
+
+@pytest.mark.parametrize("capabilities", [VSCODE_LIKE, NEOVIM_LIKE], ids=["vscode", "neovim"])
+async def test_completion_items_only_for_clients_without_inline_completion(
+    start_client: StartClient,
+    home_registry: Registry,
+    fake: FakeModelServer,
+    capabilities: types.ClientCapabilities,
+) -> None:
+    fim_model(home_registry, fake)
+    fake.default_reply = Reply(text="return a + b")
+    client = await start_client(settings={"model": "custom:coder"}, capabilities=capabilities)
+    open_document(client, URI, SOURCE)
+    result = await client.text_document_completion_async(
+        types.CompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=URI),
+            position=types.Position(line=1, character=4),
+        )
+    )
+    items = result.items if isinstance(result, types.CompletionList) else result
+    if capabilities is VSCODE_LIKE:
+        assert len(items) == 0 and fake.requests == []
+    else:
+        assert items[0].text_edit.new_text == "return a + b"
+
+
+async def test_settings_change_switches_the_model(
+    start_client: StartClient, home_registry: Registry, fake: FakeModelServer
+) -> None:
+    fim_model(home_registry, fake, "one")
+    register(
+        home_registry,
+        "two",
+        fake.openai_chat_url,
+        api_key=None,
+        completions_url=fake.openai_completions_url,
+        upstream_model="starcoder2:3b",
+    )
+    fake.default_reply = Reply(text="return a + b")
+    client = await start_client(settings={"model": "custom:one"})
+    open_document(client, URI, SOURCE)
+    await client.text_document_inline_completion_async(inline_params(1, 4))
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"model": "custom:two"})
+    )
+    type_text(client, 2, 1, 4, " ")
+    await client.text_document_inline_completion_async(inline_params(1, 5))
+    assert [r.json["model"] for r in fake.requests] == ["qwen2.5-coder:7b", "starcoder2:3b"]
+    assert fake.requests[1].json["prompt"].startswith("<fim_prefix>")
