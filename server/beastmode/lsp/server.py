@@ -169,8 +169,11 @@ class BeastModeServer(LanguageServer):
         """Deadlines for a task: the short completion budget, or the generation budget."""
         if task == "completion":
             budget = self.settings.timeouts.completion_ms / 1000
+            # Half the budget to the first token, so a dead model leaves time for the next one.
             return Timeouts(
-                attempt_seconds=budget, first_token_seconds=budget, chain_seconds=budget
+                attempt_seconds=budget,
+                first_token_seconds=max(0.25, budget / 2),
+                chain_seconds=budget,
             )
         budget = self.settings.timeouts.generation_ms / 1000
         return Timeouts(attempt_seconds=budget, first_token_seconds=min(60.0, budget))

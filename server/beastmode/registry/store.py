@@ -288,10 +288,23 @@ class _UndecryptableCredentials(Credentials):
 
 def _record(row: tuple[object, ...]) -> ModelRecord:
     names = (
-        "model_name", "model_id", "endpoint_url", "provider", "description", "context_window",
-        "max_tokens", "temperature", "upstream_model", "fim_template", "completions_url",
-        "input_cost_per_1k", "output_cost_per_1k", "has_api_key", "created_at", "updated_at",
-    )  # fmt: skip
+        "model_name",
+        "model_id",
+        "endpoint_url",
+        "provider",
+        "description",
+        "context_window",
+        "max_tokens",
+        "temperature",
+        "upstream_model",
+        "fim_template",
+        "completions_url",
+        "input_cost_per_1k",
+        "output_cost_per_1k",
+        "has_api_key",
+        "created_at",
+        "updated_at",
+    )
     data = dict(zip(names, row, strict=True))
     data["has_api_key"] = bool(data["has_api_key"])
     return ModelRecord.model_validate(data)
