@@ -85,12 +85,14 @@ class InlineFeature:
             if self._debounce_setting != server.settings.inline.debounce_ms:
                 self._debounce_setting = server.settings.inline.debounce_ms
                 self.debounce = AdaptiveDebounce(self._debounce_setting)
-            if not invoked:
+            chain = server.chain_for("completion")
+            # The local engine answers in well under a millisecond and costs nothing: no debounce.
+            if not invoked and chain[0] != "local":
                 delay = self.debounce.delay_seconds(uri, time.monotonic())
                 if delay > 0:
                     await asyncio.sleep(delay)
             self._refresh_snippets(uri)
-            return await self._ask(request)
+            return await self._ask(request, chain)
         except asyncio.CancelledError:
             if task in self._superseded:
                 self._superseded.discard(task)
@@ -100,13 +102,13 @@ class InlineFeature:
             if self._inflight.get(uri) is task:
                 del self._inflight[uri]
 
-    async def _ask(self, request: InlineRequest) -> InlineSuggestion | None:
+    async def _ask(self, request: InlineRequest, chain: list[str]) -> InlineSuggestion | None:
         assert self.pipeline is not None
         server = self.server
         try:
             suggestion = await self.pipeline.suggest(
                 request,
-                chain=server.chain_for("completion"),
+                chain=chain,
                 timeouts=server.timeouts_for("completion"),
                 multiline=server.settings.inline.multiline,
             )

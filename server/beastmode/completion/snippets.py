@@ -1,0 +1,146 @@
+"""Snippets from other open documents that look like the code around the cursor.
+
+The same idea as Copilot's "neighboring tabs": slide a window of lines over every other open
+document, score each window by the Jaccard similarity of its identifier set with the identifiers
+around the cursor, and keep the best windows that do not overlap. `SnippetIndex` precomputes the
+windows' identifier sets when a document changes, so a query only intersects sets.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import chain
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]+")
+
+
+@dataclass(frozen=True)
+class Snippet:
+    """A window of lines from another document, with its similarity to the cursor's window."""
+
+    path: str
+    text: str
+    score: float
+
+
+def identifiers(text: str) -> frozenset[str]:
+    """Return the set of identifiers (two characters or more) in `text`."""
+    return frozenset(_IDENTIFIER.findall(text))
+
+
+@dataclass(frozen=True)
+class _Document:
+    lines: tuple[str, ...]
+    spans: tuple[tuple[int, int], ...]  # (first line, end line) of each window
+    sizes: tuple[int, ...]  # identifiers in each window
+    postings: dict[str, list[int]]  # identifier -> windows holding it
+
+
+class SnippetIndex:
+    """Per-document windows and identifier sets, updated one document at a time.
+
+    Each document keeps an inverted index (identifier -> windows), so a query counts shared
+    identifiers for all windows at C speed instead of intersecting one set per window.
+    """
+
+    def __init__(self, *, window_lines: int = 20, step: int | None = None) -> None:
+        if window_lines < 1:
+            raise ValueError("window_lines must be at least 1")
+        self._window_lines = window_lines
+        self._step = step if step is not None else max(1, window_lines // 2)
+        if self._step < 1:
+            raise ValueError("step must be at least 1")
+        self._documents: dict[str, _Document] = {}
+
+    def __len__(self) -> int:
+        return len(self._documents)
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._documents
+
+    def update(self, path: str, text: str) -> None:
+        """Index (or re-index) one document; the cost is proportional to its length."""
+        lines = tuple(text.splitlines())
+        line_tokens = [frozenset(_IDENTIFIER.findall(line)) for line in lines]
+        size, step = self._window_lines, self._step
+        last_start = max(0, len(lines) - size)
+        starts = list(range(0, last_start + 1, step))
+        if starts[-1] != last_start:
+            # The tail of the document gets a window of its own rather than being skipped.
+            starts.append(last_start)
+        spans: list[tuple[int, int]] = []
+        sizes: list[int] = []
+        postings: dict[str, list[int]] = {}
+        for start in starts:
+            end = min(len(lines), start + size)
+            tokens = frozenset().union(*line_tokens[start:end])
+            if not tokens:
+                continue
+            window = len(spans)
+            spans.append((start, end))
+            sizes.append(len(tokens))
+            for token in tokens:
+                postings.setdefault(token, []).append(window)
+        self._documents[path] = _Document(lines, tuple(spans), tuple(sizes), postings)
+
+    def remove(self, path: str) -> None:
+        """Forget a document (closed in the editor); unknown paths are ignored."""
+        self._documents.pop(path, None)
+
+    def query(
+        self,
+        cursor_window: str,
+        exclude_path: str | None = None,
+        *,
+        max_snippets: int = 3,
+        min_score: float = 0.1,
+    ) -> list[Snippet]:
+        """Return up to `max_snippets` non-overlapping windows most similar to `cursor_window`.
+
+        Best score first; ties go to the path and then the earlier line, so results are stable.
+        """
+        wanted = identifiers(cursor_window)
+        if not wanted or max_snippets <= 0:
+            return []
+        wanted_len = len(wanted)
+        candidates: list[tuple[float, str, int, int]] = []
+        for path, document in self._documents.items():
+            if path == exclude_path:
+                continue
+            shared = Counter(chain.from_iterable(filter(None, map(document.postings.get, wanted))))
+            sizes, spans = document.sizes, document.spans
+            for window, common in shared.items():
+                score = common / (wanted_len + sizes[window] - common)
+                if score >= min_score:
+                    candidates.append((score, path, *spans[window]))
+        candidates.sort(key=lambda c: (-c[0], c[1], c[2]))
+        chosen: list[tuple[float, str, int, int]] = []
+        for candidate in candidates:
+            _, path, start, end = candidate
+            if any(p == path and start < e and s < end for _, p, s, e in chosen):
+                continue
+            chosen.append(candidate)
+            if len(chosen) == max_snippets:
+                break
+        return [
+            Snippet(path, "\n".join(self._documents[path].lines[start:end]), score)
+            for score, path, start, end in chosen
+        ]
+
+
+def similar_snippets(
+    cursor_window: str,
+    documents: Iterable[tuple[str, str]],
+    *,
+    max_snippets: int = 3,
+    window_lines: int = 20,
+    min_score: float = 0.1,
+) -> list[Snippet]:
+    """One-shot form of `SnippetIndex`: index `(path, text)` pairs and query them once."""
+    index = SnippetIndex(window_lines=window_lines)
+    for path, text in documents:
+        index.update(path, text)
+    return index.query(cursor_window, max_snippets=max_snippets, min_score=min_score)
