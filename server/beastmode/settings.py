@@ -116,10 +116,8 @@ def parse_settings(raw: Any) -> tuple[Settings, list[str]]:
                 "settings"
             ]
             field = ".".join(_alias_path(location))
-            problems.append(
-                f"Setting beastmode.{field} is invalid ({error['msg'].removeprefix('Value error, ')}); "
-                "using the default"
-            )
+            reason = error["msg"].removeprefix("Value error, ")
+            problems.append(f"Setting beastmode.{field} is invalid ({reason}); using the default")
             _drop(data, location)
     return Settings(), problems
 

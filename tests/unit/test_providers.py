@@ -37,9 +37,9 @@ def anthropic(client: httpx.AsyncClient, url: str) -> AnthropicProvider:
 
 
 async def collect(
-    provider: Provider, request: ChatRequest | FimRequest, limits: Limits = Limits()
+    provider: Provider, request: ChatRequest | FimRequest, limits: Limits | None = None
 ) -> tuple[str, object]:
-    stream = provider.stream(request, limits)
+    stream = provider.stream(request, limits or Limits())
     parts = [delta async for delta in stream]
     return "".join(parts), stream.usage
 
@@ -239,7 +239,7 @@ def test_parse_retry_after_forms() -> None:
 
 async def test_connection_refused_is_a_connect_error(client: httpx.AsyncClient) -> None:
     provider = openai(client, f"http://127.0.0.1:{closed_port()}/v1")
-    with pytest.raises(errors.ConnectError, match="Cannot connect to 127.0.0.1"):
+    with pytest.raises(errors.ConnectError, match=r"Cannot connect to 127\.0\.0\.1"):
         await collect(provider, CHAT)
 
 

@@ -9,6 +9,7 @@ Both paths run `compute_edit`, which asks the task's model chain under work-done
 from __future__ import annotations
 
 import contextlib
+import enum
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -456,6 +457,11 @@ async def _tests_edit(
 # Offering and resolving ------------------------------------------------------------------------
 
 
+def _kind(kind: str) -> str:
+    """A code action kind as its plain string (`str()` of a str-enum member is its name)."""
+    return kind.value if isinstance(kind, enum.Enum) else kind
+
+
 def _wanted(kind: str, only: list[str] | None) -> bool:
     if not only:
         return True
@@ -498,12 +504,12 @@ def offer_actions(ls: BeastModeServer, params: types.CodeActionParams) -> list[t
     errors = list(params.context.diagnostics)
     if errors:
         offered.append(("fix", errors))
-    only = [str(kind) for kind in params.context.only] if params.context.only else None
+    only = [_kind(kind) for kind in params.context.only] if params.context.only else None
     resolves = _client_resolves(ls)
     actions: list[types.CodeAction] = []
     for name, diagnostics in offered:
         spec = ACTIONS[name]
-        if not _wanted(str(spec.kind), only):
+        if not _wanted(_kind(spec.kind), only):
             continue
         target = ActionTarget(
             uri=document.uri,

@@ -1,12 +1,481 @@
-"""Workspace commands (`workspace/executeCommand`) from DESIGN.md's table."""
+"""Workspace commands (`workspace/executeCommand`) from DESIGN.md's table.
+
+Each command takes one JSON object, validated by a pydantic model: a bad argument is answered
+with InvalidParams naming the field. Results are plain JSON and never hold an API key. Work that
+calls a model runs under work-done progress and stops when the request is cancelled.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import contextlib
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
 
-if TYPE_CHECKING:
-    from beastmode.lsp.server import BeastModeServer
+from lsprotocol import types
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pygls.exceptions import JsonRpcInvalidParams
+
+from beastmode.errors import BeastModeError, InvalidRegistrationError, ModelNotFoundError
+from beastmode.generation.feature import check_paths, parse_feature_answer
+from beastmode.generation.messages import build_chat_prompt, build_feature_prompt
+from beastmode.generation.parsing import extract_markdown_reply
+from beastmode.lsp.actions import (
+    ACTIONS,
+    ActionName,
+    ActionTarget,
+    RangeArg,
+    ask_model,
+    chat_request,
+    compute_edit,
+    fail,
+    file_text,
+    path_of,
+    prompt_budget,
+    router_of,
+)
+from beastmode.lsp.edits import FileWrite, write_files
+from beastmode.lsp.progress import WorkDone, tail
+from beastmode.lsp.server import BeastModeServer
+from beastmode.registry import ModelRegistration, Registry
+from beastmode.router import ModelInfo, parse_ref
+from beastmode.router.chains import PROVIDER_FALLBACKS
+from beastmode.usage import build_report
+
+log = logging.getLogger(__name__)
+CHAT_DELTA_NOTIFICATION = "beastmode/chatDelta"
+MAX_TREE_ENTRIES = 400
+MAX_CONTEXT_DOCUMENTS = 10
+SKIPPED_DIRECTORIES = frozenset(
+    {"node_modules", "__pycache__", "dist", "build", "target", "venv", ".venv", "vendor"}
+)
+Args = TypeVar("Args", bound=BaseModel)
+
+
+def _valid_ref(value: str) -> str:
+    return str(parse_ref(value))
+
+
+ModelRefArg = Annotated[str, AfterValidator(_valid_ref)]
+
+
+class _Arguments(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class NoArgs(_Arguments):
+    """Commands without arguments accept `{}`."""
+
+
+class RemoveModelArgs(_Arguments):
+    """`beastmode.removeModel`."""
+
+    model_id: str = Field(min_length=1, max_length=64)
+
+
+class TestModelArgs(_Arguments):
+    """`beastmode.testModel`."""
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    model: ModelRefArg
+
+
+class SetDefaultArgs(_Arguments):
+    """`beastmode.setDefaultModel`: `task` is one of the tasks, or `*` for all."""
+
+    model: ModelRefArg
+    task: Literal["*", "completion", "chat", "refactor", "tests", "feature"] = "*"
+
+
+class ChatArgs(_Arguments):
+    """`beastmode.chat`; `activeDocument` names the editor's active document when known."""
+
+    session_id: str = Field(alias="sessionId", min_length=1, max_length=200)
+    message: str = Field(min_length=1, max_length=200_000)
+    model: ModelRefArg | None = None
+    files: list[str] = Field(default_factory=list, max_length=50)
+    active_document: str | None = Field(default=None, alias="activeDocument")
+
+
+class FeatureArgs(_Arguments):
+    """`beastmode.generateFeature`."""
+
+    feature_request: str = Field(alias="featureRequest", min_length=1, max_length=50_000)
+    model: ModelRefArg | None = None
+
+
+class RefactorArgs(ActionTarget):
+    """`beastmode.refactor`, `beastmode.addDocumentation`: the range is required."""
+
+    range: RangeArg
+    model: ModelRefArg | None = None
+
+
+class TargetArgs(ActionTarget):
+    """`beastmode.generateTests`, `beastmode.fixWithAI`: the range is optional."""
+
+    model: ModelRefArg | None = None
+
+
+class UsageArgs(_Arguments):
+    """`beastmode.usage`: `since` is an ISO date or timestamp."""
+
+    since: str | None = None
+
+    def checked_since(self) -> str | None:
+        """`since`, validated as an ISO date."""
+        if self.since is not None:
+            try:
+                datetime.fromisoformat(self.since)
+            except ValueError:
+                raise ValueError("since: must be an ISO date such as 2025-01-31") from None
+        return self.since
+
+
+class AcceptArgs(_Arguments):
+    """`beastmode.didAcceptCompletion`."""
+
+    id: str = Field(min_length=1, max_length=200)
+
+
+def parse_arguments(command: str, model: type[Args], args: tuple[Any, ...]) -> Args:
+    """Validate a command's one object argument; InvalidParams names the first bad field."""
+    if len(args) > 1:
+        raise JsonRpcInvalidParams(f"{command} takes one object argument, got {len(args)}")
+    raw = args[0] if args and args[0] is not None else {}
+    if not isinstance(raw, dict):
+        raise JsonRpcInvalidParams(f"{command}: the argument must be an object")
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(part) for part in error["loc"]) or "arguments"
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown field"
+        raise JsonRpcInvalidParams(f"Invalid arguments for {command}: {field}: {message}") from None
+
+
+def _registry(ls: BeastModeServer) -> Registry:
+    router_of(ls)
+    assert ls.registry is not None
+    return ls.registry
+
+
+def _invalid(field: str, message: str) -> JsonRpcInvalidParams:
+    return JsonRpcInvalidParams(f"{field}: {message}")
+
+
+def _require_registered(ls: BeastModeServer, ref: str, field: str) -> None:
+    parsed = parse_ref(ref)
+    if parsed.kind == "custom" and parsed.name not in router_of(ls).catalog.registered():
+        raise _invalid(field, str(ModelNotFoundError(parsed.name)))
+
+
+async def apply_edit(ls: BeastModeServer, edit: types.WorkspaceEdit, label: str) -> bool:
+    """Ask the editor to apply `edit`; True when it did."""
+    workspace = ls.client_capabilities.workspace
+    if not (workspace and workspace.apply_edit):
+        raise fail("This editor does not support workspace/applyEdit, so nothing was changed.")
+    result = await ls.workspace_apply_edit_async(
+        types.ApplyWorkspaceEditParams(edit=edit, label=label)
+    )
+    if not result.applied:
+        ls.log_to_client(f"BEAST MODE: the editor did not apply the edit: {result.failure_reason}")
+    return bool(result.applied)
+
+
+# Models -----------------------------------------------------------------------------------------
+
+
+def register_model(ls: BeastModeServer, raw: dict[str, Any]) -> dict[str, Any]:
+    """Store a registration (updating an existing id) and return it without its key."""
+    try:
+        registration = ModelRegistration.parse(raw)
+    except InvalidRegistrationError as exc:
+        raise JsonRpcInvalidParams(str(exc)) from None
+    return _registry(ls).register(registration).public_dict()
+
+
+def list_models(ls: BeastModeServer) -> dict[str, Any]:
+    """Registered models without keys, the provider models usable here, and task defaults."""
+    router = router_of(ls)
+    providers = [
+        {"ref": ref, "kind": "provider"}
+        for env, ref in PROVIDER_FALLBACKS.items()
+        if ls.environ.get(env)
+    ]
+    return {
+        "models": [record.public_dict() for record in _registry(ls).list_models()],
+        "providers": [*providers, {"ref": "local", "kind": "local"}],
+        "defaults": router.catalog.defaults(),
+    }
+
+
+def remove_model(ls: BeastModeServer, args: RemoveModelArgs) -> dict[str, Any]:
+    """Delete a registered model."""
+    try:
+        _registry(ls).remove(args.model_id)
+    except ModelNotFoundError as exc:
+        raise _invalid("model_id", str(exc)) from None
+    return {"removed": True}
+
+
+async def test_model(ls: BeastModeServer, args: TestModelArgs) -> dict[str, Any]:
+    """Send a tiny prompt to one model, no fallback, and report how it went."""
+    async with WorkDone(ls, f"BEAST MODE: testing {args.model}"):
+        result = await router_of(ls).test_model(args.model)
+    answer: dict[str, Any] = {
+        "ok": result.ok,
+        "latency_ms": result.latency_ms,
+        "model": result.model,
+    }
+    if result.error is not None:
+        answer["error"] = result.error
+    if result.reply is not None:
+        answer["reply"] = result.reply
+    return answer
+
+
+def set_default_model(ls: BeastModeServer, args: SetDefaultArgs) -> dict[str, Any]:
+    """Store the default model for a task (or every task)."""
+    _require_registered(ls, args.model, "model")
+    _registry(ls).set_default(args.task, args.model)
+    return {"model": args.model, "task": args.task}
+
+
+# Chat -------------------------------------------------------------------------------------------
+
+
+class RecentDocuments:
+    """Which open document the user touched last: the chat's default active document."""
+
+    def __init__(self, ls: BeastModeServer) -> None:
+        self._ls = ls
+        self._order: dict[str, None] = {}
+
+    def touch(self, uri: str) -> None:
+        """A document opened, changed or closed."""
+        self._order.pop(uri, None)
+        if self._ls.documents.get(uri) is not None:
+            self._order[uri] = None
+
+    def active(self) -> str | None:
+        """The most recently touched open document."""
+        return next(reversed(self._order), None)
+
+
+def _shown(ls: BeastModeServer, uri: str) -> str:
+    path = path_of(uri)
+    if path is None:
+        return uri
+    if ls.workspace_root is not None:
+        with contextlib.suppress(ValueError):
+            return path.relative_to(ls.workspace_root).as_posix()
+    return str(path)
+
+
+def _context_files(ls: BeastModeServer, uris: list[str]) -> list[tuple[str, str]]:
+    files = []
+    for index, uri in enumerate(uris):
+        found = file_text(ls, uri)
+        if found is None:
+            raise _invalid(f"files.{index}", f"cannot read {uri} (not open, not a file on disk)")
+        files.append((_shown(ls, uri), found.text))
+    return files
+
+
+async def chat(ls: BeastModeServer, args: ChatArgs, recent: RecentDocuments) -> dict[str, Any]:
+    """One chat turn: history and context in, the reply streamed out and stored."""
+    router = router_of(ls)
+    registry = _registry(ls)
+    history = [(m.role, m.content) for m in registry.chat_history(args.session_id)]
+    files = _context_files(ls, args.files)
+    active_uri = args.active_document or recent.active()
+    active_text = file_text(ls, active_uri) if active_uri else None
+    active = (_shown(ls, active_uri), active_text.text) if active_uri and active_text else None
+
+    def build(info: ModelInfo) -> Any:
+        prompt = build_chat_prompt(
+            args.message,
+            history=history,
+            files=files,
+            active_document=active,
+            max_prompt_tokens=prompt_budget(info),
+        )
+        return chat_request(prompt, info)
+
+    parts: list[str] = []
+    async with WorkDone(ls, "BEAST MODE: chat") as progress:
+        routed = router.stream(
+            "chat", ls.chain_for("chat", args.model), build, ls.timeouts_for("chat")
+        )
+        try:
+            reply_so_far = ""
+            async for delta in routed:
+                parts.append(delta)
+                reply_so_far += delta
+                ls.protocol.notify(
+                    CHAT_DELTA_NOTIFICATION, {"sessionId": args.session_id, "delta": delta}
+                )
+                progress.report(tail(reply_so_far))
+        except BeastModeError as exc:
+            raise fail(str(exc)) from None
+        finally:
+            await routed.aclose()
+    try:
+        reply = extract_markdown_reply("".join(parts))
+    except BeastModeError as exc:
+        raise fail(str(exc)) from None
+    model = routed.model.ref if routed.model else None
+    registry.append_chat(args.session_id, "user", args.message, None)
+    registry.append_chat(args.session_id, "assistant", reply, model)
+    return {"sessionId": args.session_id, "reply": reply, "model": model}
+
+
+# Feature generation -----------------------------------------------------------------------------
+
+
+def workspace_tree(root: Path, limit: int = MAX_TREE_ENTRIES) -> list[str]:
+    """Up to `limit` workspace-relative file paths, skipping hidden and build directories."""
+    found: list[str] = []
+    for directory, subdirectories, names in os.walk(root):
+        subdirectories[:] = sorted(
+            d for d in subdirectories if not d.startswith(".") and d not in SKIPPED_DIRECTORIES
+        )
+        for name in sorted(names):
+            if name.startswith("."):
+                continue
+            found.append(Path(directory, name).relative_to(root).as_posix())
+            if len(found) >= limit:
+                return found
+    return found
+
+
+def _open_workspace_documents(ls: BeastModeServer, root: Path) -> list[tuple[str, str]]:
+    documents = []
+    for document in ls.documents:
+        path = path_of(document.uri)
+        if path is not None and path.is_relative_to(root):
+            documents.append((path.relative_to(root).as_posix(), document.text))
+    return documents[:MAX_CONTEXT_DOCUMENTS]
+
+
+async def generate_feature(ls: BeastModeServer, args: FeatureArgs) -> dict[str, Any]:
+    """Ask for a feature's files and apply them as one edit; unsafe paths write nothing."""
+    root = ls.workspace_root
+    if root is None:
+        raise fail("Open a folder first: feature generation writes files into the workspace.")
+    tree = workspace_tree(root)
+    context = _open_workspace_documents(ls, root)
+
+    def build(info: ModelInfo) -> Any:
+        return build_feature_prompt(
+            args.feature_request,
+            file_tree=tree,
+            files=context,
+            max_prompt_tokens=prompt_budget(info),
+        )
+
+    async with WorkDone(ls, "BEAST MODE: generating a feature") as progress:
+        result = await ask_model(ls, "feature", args.model, build, progress)
+        try:
+            placed = check_paths(parse_feature_answer(result.text), str(root))
+        except BeastModeError as exc:
+            raise fail(str(exc)) from None
+        writes = []
+        for resolved, generated in placed:
+            uri = Path(resolved).as_uri()
+            writes.append(FileWrite(uri, generated.content, file_text(ls, uri)))
+        progress.report(f"Writing {len(writes)} file(s)")
+        applied = await apply_edit(ls, write_files(writes), "BEAST MODE: generate feature")
+    return {"files": [write.uri for write in writes], "applied": applied, "model": result.model.ref}
+
+
+# Actions as commands ----------------------------------------------------------------------------
+
+
+async def run_action(ls: BeastModeServer, name: ActionName, target: ActionTarget) -> dict[str, Any]:
+    """Compute an action's edit and apply it (for clients without codeAction/resolve)."""
+    computed = await compute_edit(ls, name, target)
+    applied = await apply_edit(ls, computed.edit, ACTIONS[name].title)
+    answer: dict[str, Any] = {"applied": applied, "model": computed.model}
+    if name == "tests":
+        answer["uri"] = computed.uri
+    return answer
+
+
+# Usage ------------------------------------------------------------------------------------------
+
+
+def usage_report(ls: BeastModeServer, args: UsageArgs) -> dict[str, Any]:
+    """The usage report: summary, per model, per task, and markdown."""
+    try:
+        since = args.checked_since()
+    except ValueError as exc:
+        raise JsonRpcInvalidParams(f"Invalid arguments for beastmode.usage: {exc}") from None
+    registry = _registry(ls)
+    if ls.usage is not None:
+        ls.usage.flush()
+    with registry.read_connection() as db:
+        return build_report(db, since).as_dict()
+
+
+def did_accept_completion(ls: BeastModeServer, args: AcceptArgs) -> None:
+    """Mark an inline suggestion as accepted, for the usage report."""
+    if ls.usage is not None:
+        ls.usage.mark_accepted(args.id)
+
+
+# Registration -----------------------------------------------------------------------------------
+
+
+def _command(
+    server: BeastModeServer,
+    name: str,
+    arguments: type[Args],
+    run: Callable[[BeastModeServer, Args], Any | Awaitable[Any]],
+) -> None:
+    async def handler(ls: BeastModeServer, *args: Any) -> Any:
+        parsed = parse_arguments(name, arguments, args)
+        result = run(ls, parsed)
+        if isinstance(result, Awaitable):
+            result = await result
+        return result
+
+    server.command(name)(handler)
 
 
 def register(server: BeastModeServer) -> None:
     """Register the workspace command handlers on `server`."""
+    recent = RecentDocuments(server)
+    server.document_listeners.append(recent.touch)
+
+    async def register_handler(ls: BeastModeServer, *args: Any) -> Any:
+        if len(args) != 1 or not isinstance(args[0], dict):
+            raise JsonRpcInvalidParams("beastmode.registerModel takes one object argument")
+        return register_model(ls, args[0])
+
+    server.command("beastmode.registerModel")(register_handler)
+    _command(server, "beastmode.listModels", NoArgs, lambda ls, _: list_models(ls))
+    _command(server, "beastmode.removeModel", RemoveModelArgs, remove_model)
+    _command(server, "beastmode.testModel", TestModelArgs, test_model)
+    _command(server, "beastmode.setDefaultModel", SetDefaultArgs, set_default_model)
+    _command(server, "beastmode.chat", ChatArgs, lambda ls, a: chat(ls, a, recent))
+    _command(server, "beastmode.generateFeature", FeatureArgs, generate_feature)
+    _command(
+        server, "beastmode.refactor", RefactorArgs, lambda ls, a: run_action(ls, "refactor", a)
+    )
+    _command(
+        server, "beastmode.addDocumentation", RefactorArgs, lambda ls, a: run_action(ls, "docs", a)
+    )
+    _command(
+        server, "beastmode.generateTests", TargetArgs, lambda ls, a: run_action(ls, "tests", a)
+    )
+    _command(server, "beastmode.fixWithAI", TargetArgs, lambda ls, a: run_action(ls, "fix", a))
+    _command(server, "beastmode.usage", UsageArgs, usage_report)
+    _command(server, "beastmode.didAcceptCompletion", AcceptArgs, did_accept_completion)

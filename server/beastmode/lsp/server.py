@@ -90,10 +90,8 @@ class BeastModeServer(LanguageServer):
     ) -> None:
         """Log to stderr and to the client's output panel (`window/logMessage`)."""
         log.log(logging.WARNING if level <= types.MessageType.Warning else logging.INFO, message)
-        try:
+        with contextlib.suppress(Exception):  # no client connected (unit use)
             self.window_log_message(types.LogMessageParams(type=level, message=message))
-        except Exception:  # no client connected (unit use)
-            pass
 
     def show_once(
         self, key: str, message: str, level: types.MessageType = types.MessageType.Warning
