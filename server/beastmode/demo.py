@@ -168,9 +168,8 @@ async def _run(model: str | None) -> int:
             file=sys.stderr,
         )
         return 1
-    print(
-        f"BEAST MODE language server answered initialize in {(time.monotonic() - started) * 1000:.0f} ms"
-    )
+    elapsed_ms = (time.monotonic() - started) * 1000
+    print(f"BEAST MODE language server answered initialize in {elapsed_ms:.0f} ms")
     client.notify("initialized", {})
     client.notify(
         "textDocument/didOpen",

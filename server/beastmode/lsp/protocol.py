@@ -9,6 +9,15 @@
   command and its HTTP request run on).
 - A request whose params do not deserialize gets an InvalidParams (-32602) answer; pygls 2.1.1
   logs and drops it, leaving the editor waiting forever.
+- Messages are checked whole before they are structured (pygls 2.1.1 structures every nested
+  object that has a `jsonrpc` key, from the `json.loads` object hook, so a settings value could
+  turn into a message). A request that is not valid JSON-RPC (no `"jsonrpc": "2.0"`, a method
+  that is not a string, a batch) is answered with InvalidRequest (-32600); a notification method
+  sent with an id is handled and answered with `null`; a malformed notification is logged on one
+  line. pygls 2.1.1 left such requests unanswered, showed "Error in server" pop-ups and wrote a
+  traceback for each one.
+- A request that fails on purpose (a `JsonRpcException`, e.g. RequestFailed with a message for
+  the user) is logged on one line: tracebacks in the log are kept for real bugs.
 """
 
 from __future__ import annotations
@@ -16,12 +25,25 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Callable
-from types import SimpleNamespace
+from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
+import attrs
 from lsprotocol import types
-from pygls.exceptions import JsonRpcInvalidParams
+from pygls.exceptions import (
+    JsonRpcException,
+    JsonRpcInternalError,
+    JsonRpcInvalidParams,
+    JsonRpcInvalidRequest,
+    JsonRpcRequestCancelled,
+)
 from pygls.protocol import LanguageServerProtocol, lsp_method
+from pygls.protocol.json_rpc import (
+    JsonRPCNotification,
+    JsonRPCRequestMessage,
+    JsonRPCResponseMessage,
+    ResponseErrorMessage,
+)
 from pygls.protocol.language_server import _prepare_command_arguments
 
 if TYPE_CHECKING:
@@ -39,19 +61,101 @@ class BeastModeProtocol(LanguageServerProtocol):
         return self._server  # type: ignore[return-value]
 
     def structure_message(self, data: dict[str, Any]) -> Any:
-        """Deserialize a message; answer a request with bad params instead of dropping it."""
-        try:
-            return super().structure_message(data)
-        except Exception as exc:
-            if isinstance(data, dict) and "id" in data and "method" in data:
+        """Leave parsed JSON as it is: `handle_message` structures the whole message."""
+        return data
+
+    def handle_message(self, message: Any) -> None:
+        """Check a parsed message, structure it, and answer requests that cannot be handled."""
+        if not isinstance(message, dict):
+            self._reject_non_object(message)
+            return
+        problem = _invalid_request(message)
+        if problem is not None:
+            if _answerable_id(message):
                 self._send_response(
-                    data["id"],
+                    message["id"], error=JsonRpcInvalidRequest(problem).to_response_error()
+                )
+            else:
+                log.warning("Ignoring an invalid JSON-RPC message: %s", problem)
+            return
+        method = message.get("method")
+        if isinstance(method, str) and "id" in message and self._is_notification(method):
+            # A client bug: a notification with an id. Do the work and answer, so it never waits.
+            msg_id = message["id"]
+            self.handle_message({k: v for k, v in message.items() if k != "id"})
+            self._send_response(msg_id, result=None)
+            return
+        try:
+            structured = self._structure(message)
+        except Exception as exc:
+            if isinstance(method, str) and "id" in message:
+                self._send_response(
+                    message["id"],
                     error=JsonRpcInvalidParams(
-                        f"Invalid params for {data.get('method')}: {_first_line(exc)}"
+                        f"Invalid params for {method}: {_first_line(exc)}"
                     ).to_response_error(),
                 )
-                return SimpleNamespace(jsonrpc="ignored")
-            raise
+            else:
+                log.warning("Ignoring malformed message %s: %s", method, _first_line(exc))
+            return
+        super().handle_message(structured)
+
+    def _reject_non_object(self, message: Any) -> None:
+        if isinstance(message, list):  # a JSON-RPC batch: LSP has none
+            for item in message:
+                if isinstance(item, dict) and "method" in item and _answerable_id(item):
+                    self._send_response(
+                        item["id"],
+                        error=JsonRpcInvalidRequest(
+                            "Batches are not supported by the Language Server Protocol"
+                        ).to_response_error(),
+                    )
+        log.warning("Ignoring a JSON-RPC message that is not an object: %.80r", message)
+
+    def _is_notification(self, method: str) -> bool:
+        message_type = self.get_message_type(method)
+        return (
+            message_type is not None
+            and attrs.has(message_type)
+            and "id" not in attrs.fields_dict(message_type)
+        )
+
+    def _structure(self, data: dict[str, Any]) -> Any:
+        """pygls 2.1.1's `structure_message`, for one whole message, without its logging."""
+        if "id" in data:
+            if "error" in data:
+                return self._converter.structure(data, ResponseErrorMessage)
+            if "method" in data:
+                message_type = self.get_message_type(data["method"])
+                if message_type is None:
+                    return self._converter.structure(
+                        {"params": None, **data}, JsonRPCRequestMessage
+                    )
+                return self._converter.structure(data, message_type)
+            response_type = self._result_types.pop(data["id"], None) or JsonRPCResponseMessage
+            return self._converter.structure(data, response_type)
+        message_type = self.get_message_type(data.get("method", ""))
+        if message_type is None:
+            return self._converter.structure({"params": None, **data}, JsonRPCNotification)
+        return self._converter.structure(data, message_type)
+
+    def _send_handler_result(self, future: Future[Any], *, msg_id: Any) -> None:
+        """Answer a finished request; an intended error is logged without a traceback."""
+        self._request_futures.pop(msg_id, None)
+        if future.cancelled():
+            error = JsonRpcRequestCancelled(f'Request with id "{msg_id}" is canceled')
+            self._send_response(msg_id, error=error.to_response_error())
+            return
+        exc = future.exception()
+        if exc is None:
+            self._send_response(msg_id, result=future.result())
+        elif isinstance(exc, JsonRpcException):
+            log.info("Request %s failed: %s", msg_id, exc)
+            self._send_response(msg_id, error=exc.to_response_error())
+        else:
+            log.error("Request %s failed", msg_id, exc_info=exc)
+            error = JsonRpcInternalError(f"{type(exc).__name__}: {exc}")
+            self._send_response(msg_id, error=error.to_response_error())
 
     def _user_handler(self, method: str) -> Callable[..., Any] | None:
         return self.fm.features.get(method)
@@ -102,6 +206,25 @@ class BeastModeProtocol(LanguageServerProtocol):
         if inspect.isawaitable(result):
             result = await result
         return result
+
+
+def _answerable_id(message: dict[str, Any]) -> bool:
+    """Whether a message carries an id a response can be addressed to."""
+    msg_id = message.get("id")
+    return isinstance(msg_id, str | int) and not isinstance(msg_id, bool)
+
+
+def _invalid_request(message: dict[str, Any]) -> str | None:
+    """Why a message is not valid JSON-RPC 2.0 (None when it is)."""
+    if message.get("jsonrpc") != "2.0":
+        return 'Not a JSON-RPC 2.0 message: "jsonrpc" must be "2.0"'
+    if "id" in message and not (_answerable_id(message) or message["id"] is None):
+        return "The id must be a string or an integer"
+    if "method" in message and not isinstance(message["method"], str):
+        return "The method must be a string"
+    if "method" not in message and "id" not in message:
+        return "Neither a request, a notification nor a response"
+    return None
 
 
 def _first_line(exc: BaseException) -> str:
