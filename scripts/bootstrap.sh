@@ -12,8 +12,11 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 if [ ! -f "$stamp" ]; then
   echo "==> installing beastmode and its dev tools into .venv" >&2
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e "$root[dev]" >&2
+  # (sed drops this machine's notices about optional local package mirrors; pip's errors still show)
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip 2>&1 \
+    | sed '/^WARNING: Location .* is ignored/d' >&2
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e "$root[dev]" 2>&1 \
+    | sed '/^WARNING: Location .* is ignored/d' >&2
   rm -f "$venv"/.installed-*
   touch "$stamp"
 fi

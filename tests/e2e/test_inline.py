@@ -240,3 +240,55 @@ async def test_settings_change_switches_the_model(
     await client.text_document_inline_completion_async(inline_params(1, 5))
     assert [r.json["model"] for r in fake.requests] == ["qwen2.5-coder:7b", "starcoder2:3b"]
     assert fake.requests[1].json["prompt"].startswith("<fim_prefix>")
+
+
+async def test_no_model_registered_suggests_from_local(
+    start_client: StartClient, workspace: Path
+) -> None:
+    (workspace / "shapes.py").write_text(
+        "import math\n\ndef area(r):\n    return math.pi * r ** 2\n"
+    )
+    client = await start_client()
+    open_document(
+        client,
+        "file:///workspace/shapes2.py",
+        "import math\n\ndef area(r):\n    return math.pi * r ** 2\n\ndef circumference(r):\n    return math.p",
+    )
+    await asyncio.sleep(1.0)  # the engine learns open documents once typing pauses
+    result = await client.text_document_inline_completion_async(
+        types.InlineCompletionParams(
+            text_document=types.TextDocumentIdentifier(uri="file:///workspace/shapes2.py"),
+            position=types.Position(line=6, character=17),
+            context=types.InlineCompletionContext(
+                trigger_kind=types.InlineCompletionTriggerKind.Invoked
+            ),
+        )
+    )
+    assert result is not None and result.items[0].insert_text.startswith("i")
+
+
+async def test_dead_custom_model_falls_through_to_local_within_the_deadline(
+    start_client: StartClient, home_registry: Registry, fake: FakeModelServer
+) -> None:
+    fim_model(home_registry, fake)
+    fake.default_reply = Reply(fault=Fault.HANG)
+    client = await start_client(
+        settings={"model": "custom:coder", "timeouts": {"completionMs": 800}}
+    )
+    text = "import os\n\n" + "print(os.path.join('a', 'b'))\n" * 3 + "print(os.path.jo"
+    open_document(client, "file:///workspace/dead.py", text)
+    await asyncio.sleep(1.0)
+    started = time.monotonic()
+    result = await client.text_document_inline_completion_async(
+        types.InlineCompletionParams(
+            text_document=types.TextDocumentIdentifier(uri="file:///workspace/dead.py"),
+            position=types.Position(line=5, character=16),
+            context=types.InlineCompletionContext(
+                trigger_kind=types.InlineCompletionTriggerKind.Invoked
+            ),
+        )
+    )
+    elapsed = time.monotonic() - started
+    assert result is not None and result.items[0].insert_text.startswith("in(")
+    assert elapsed < 0.8 + 0.3  # the deadline plus one stdio round trip on a busy machine
+    assert len(fake.requests) == 1

@@ -1,0 +1,34 @@
+"""The Python API (`beastmode.api`) against the loopback fake, sharing the editor's home."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from beastmode.api import BeastMode
+from beastmode.registry import Registry
+from tests.conftest import register
+from tests.fakes import FakeModelServer, Reply
+
+
+async def test_chat_with_files_and_fallback(
+    environ: dict[str, str], fake: FakeModelServer, tmp_path: Path
+) -> None:
+    registry = Registry.open(environ)
+    register(registry, "primary", fake.openai_chat_url)
+    register(registry, "backup", fake.anthropic_url, provider="anthropic-compatible")
+    source = tmp_path / "app.py"
+    source.write_text("def login(user): ...\n")
+    fake.script(Reply(status=503), Reply(text="Use a POST /register route."))
+    async with BeastMode(environ) as beast:
+        reply = await beast.chat(
+            "Create an endpoint", model="custom:primary", files=[source], fallback=["custom:backup"]
+        )
+        report_rows = beast.usage.flush()
+    assert reply.text == "Use a POST /register route."
+    assert (reply.model, reply.fell_back) == ("custom:backup", True)
+    assert report_rows
+    assert "def login(user)" in str(fake.requests[1].json)
+    tested = None
+    async with BeastMode(environ) as beast:
+        tested = await beast.test("custom:backup")
+    assert tested.ok and tested.model == "custom:backup"
