@@ -9,17 +9,18 @@ changed (a keystroke costs one line, not the file). The documents the editor sen
 files read from disk by `workspace.scan_workspace`) also get a small table of their own, weighted
 above the workspace's, because code repeats itself most within one file.
 
-Memory bound: at most `max_entries` contexts (default 500,000; about 140 bytes each as measured
-by scripts/bench_local_latency.py, so about 70 MB), plus the learned documents zlib-compressed
-(about a fifth of `max_bytes`, 10 MB by default), plus up to four per-document tables of at most
-256 kB of text each (about 15 MB together). When the table is full, the contexts seen only once,
-oldest first, are forgotten until it is 60% full (on pytest's sources, keeping only 40% of the
-contexts costs about one point of coverage).
+Memory bound: at most `max_entries` contexts (default 250,000; about 420 bytes each including
+the table's slack, as measured by scripts/bench_local_latency.py on a worst case where no two
+files share an identifier, so about 105 MB), plus the learned documents zlib-compressed
+(about a fifth of `max_bytes`, 10 MB by default), plus up to four per-document tables of at
+most 256 kB of text each (about 15 MB together). When the table is full, the contexts seen
+only once, oldest first, are forgotten until it is 60% full (on pytest's sources, keeping only
+40% of the contexts costs about one point of coverage).
 
 Thread-safe: updates may come from a background indexing thread while `suggest` runs on the event
-loop. Updates are serialized among themselves and hold the table lock only in short batches, so
-`suggest` never waits long; it does wait behind another update, so call `update_document` off
-the event loop for large documents.
+loop. Updates hold the table lock only in short batches, so `suggest` never waits long; but
+updates wait for one another (a scan's 1 MB file takes about a second), so call
+`update_document` off the event loop.
 """
 
 from __future__ import annotations
@@ -40,10 +41,10 @@ from beastmode.localengine.tokens import (
     tokenize,
 )
 
-DEFAULT_MAX_ENTRIES = 500_000
+DEFAULT_MAX_ENTRIES = 250_000
 """Default bound on the number of contexts in the shared table."""
 
-BYTES_PER_ENTRY = 140
+BYTES_PER_ENTRY = 420
 """Measured average cost of one context (scripts/bench_local_latency.py), for `stats`."""
 
 _LOCAL_WEIGHT = 3.0

@@ -199,7 +199,8 @@ class BeastModeServer(LanguageServer):
         self._engine_timers.pop(uri, None)
         document = self.documents.get(uri)
         if document is not None and self.engine is not None:
-            self.engine.update_document(uri, document.text)
+            # Learning a big file takes a while: keep it off the event loop (the typing path).
+            self.spawn(asyncio.to_thread(self.engine.update_document, uri, document.text))
 
     def on_document_closed(self, uri: str) -> None:
         """A document closed: stop pending work for it."""
@@ -219,7 +220,7 @@ class BeastModeServer(LanguageServer):
         if self.router is not None:
             self.router.catalog.set_engine(_EngineAdapter(self.engine))
         for document in self.documents:
-            self.engine.update_document(document.uri, document.text)
+            self._learn_document(document.uri)
         root = self.workspace_root
         if root is None:
             return
