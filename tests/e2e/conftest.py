@@ -31,6 +31,10 @@ VSCODE_LIKE = types.ClientCapabilities(
             dynamic_registration=True
         ),
         execute_command=types.ExecuteCommandClientCapabilities(),
+        workspace_edit=types.WorkspaceEditClientCapabilities(
+            document_changes=True,
+            resource_operations=[types.ResourceOperationKind.Create],
+        ),
     ),
     text_document=types.TextDocumentClientCapabilities(
         synchronization=types.TextDocumentSyncClientCapabilities(),

@@ -7,9 +7,15 @@ import subprocess
 import sys
 
 
-def test_demo_shows_local_suggestions_and_ends_with_the_usage_report(environ: dict[str, str]) -> None:
+def test_demo_shows_local_suggestions_and_ends_with_the_usage_report(
+    environ: dict[str, str],
+) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "beastmode.cli", "demo"], env=environ, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "beastmode.cli", "demo"],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     suggestions = re.findall(r"^\s+[\d.]+ ms\s+local\s+.*\[.+\]$", done.stdout, re.MULTILINE)

@@ -73,7 +73,4 @@ def test_prompt_is_cut_to_the_model_budget() -> None:
         info(context_window=1024, max_tokens=200), long, Mode.SINGLE_LINE, []
     )
     assert isinstance(request, FimRequest)
-    assert (
-        len(request.prompt) / 3.5 <= 1024 - 64
-        and request.prompt.count("y = ") == 1
-    )
+    assert len(request.prompt) / 3.5 <= 1024 - 64 and request.prompt.count("y = ") == 1

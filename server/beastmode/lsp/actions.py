@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from lsprotocol import types
 from pydantic import BaseModel, ConfigDict, Field
@@ -36,8 +36,9 @@ from beastmode.generation.testfiles import merge_test_file, test_file_for
 from beastmode.lsp.documents import Document, index_to_utf16
 from beastmode.lsp.edits import FileText, FileWrite, read_disk_text, replace_range, write_files
 from beastmode.lsp.progress import WorkDone
+from beastmode.lsp.server import uri_to_path
 from beastmode.providers.base import ChatRequest
-from beastmode.router import ModelInfo, RoutedResult
+from beastmode.router import ModelInfo, RoutedResult, Router
 
 if TYPE_CHECKING:
     from beastmode.lsp.server import BeastModeServer
@@ -180,7 +181,7 @@ def fail(message: str) -> RequestFailed:
     return RequestFailed(message)
 
 
-def router_of(ls: BeastModeServer) -> Any:
+def router_of(ls: BeastModeServer) -> Router:
     """The router, or a RequestFailed saying why the server could not set it up."""
     if ls.router is None:
         raise fail(f"BEAST MODE is not set up: {ls.setup_error}")
@@ -189,8 +190,6 @@ def router_of(ls: BeastModeServer) -> Any:
 
 def path_of(uri: str) -> Path | None:
     """The filesystem path of a `file:` URI."""
-    from beastmode.lsp.server import uri_to_path
-
     return uri_to_path(uri)
 
 
@@ -207,6 +206,16 @@ def file_text(ls: BeastModeServer, uri: str) -> FileText | None:
     except (OSError, UnicodeDecodeError) as exc:
         raise fail(f"Cannot read {path}: {exc}") from None
     return None if text is None else FileText(uri, text, None)
+
+
+def shown_path(ls: BeastModeServer, uri: str) -> str:
+    """How a prompt names a file: relative to the workspace when inside it."""
+    path = path_of(uri)
+    if path is None:
+        return uri
+    if ls.workspace_root is not None and path.is_relative_to(ls.workspace_root):
+        return path.relative_to(ls.workspace_root).as_posix()
+    return str(path)
 
 
 def prompt_budget(info: ModelInfo) -> int:
@@ -236,7 +245,7 @@ async def ask_model(
     chain = ls.chain_for(task, override)
     progress.report(f"Asking {chain[0]}" if chain else "Asking the model")
     try:
-        result: RoutedResult = await router.complete(
+        result = await router.complete(
             task, chain, lambda info: chat_request(build(info), info), ls.timeouts_for(task)
         )
     except BeastModeError as exc:
@@ -329,7 +338,7 @@ async def compute_edit(ls: BeastModeServer, name: ActionName, target: ActionTarg
     document = _document_for(ls, target)
     path = path_of(document.uri)
     language = language_for(document.language_id, str(path or document.uri))
-    shown_path = _shown_path(ls, path, document.uri)
+    shown = shown_path(ls, document.uri)
     selection = target.range.lsp() if target.range else _whole_document_start()
     async with WorkDone(ls, spec.progress_title) as progress:
         if name == "tests":
@@ -346,7 +355,7 @@ async def compute_edit(ls: BeastModeServer, name: ActionName, target: ActionTarg
         code = _range_text(document, region)
         if not code.strip():
             raise fail("The selection is empty: select the code to change.")
-        build = _rewrite_prompt(name, code, language, shown_path, target, region)
+        build = _rewrite_prompt(name, code, language, shown, target, region)
         result = await ask_model(ls, spec.task, target.model, build, progress)
         try:
             new_code = extract_code(result.text, original=code, language=language)
@@ -359,17 +368,6 @@ async def compute_edit(ls: BeastModeServer, name: ActionName, target: ActionTarg
 def _whole_document_start() -> types.Range:
     origin = types.Position(line=0, character=0)
     return types.Range(start=origin, end=origin)
-
-
-def _shown_path(ls: BeastModeServer, path: Path | None, uri: str) -> str:
-    if path is None:
-        return uri
-    if ls.workspace_root is not None:
-        try:
-            return path.relative_to(ls.workspace_root).as_posix()
-        except ValueError:
-            pass
-    return path.name
 
 
 def _rewrite_prompt(
@@ -438,7 +436,7 @@ async def _tests_edit(
         return build_tests_prompt(
             code,
             language=language,
-            path=_shown_path(ls, source, document.uri),
+            path=shown_path(ls, document.uri),
             module_name=name,
             existing_tests=existing_tests,
             max_prompt_tokens=prompt_budget(info),
@@ -471,7 +469,9 @@ def _wanted(kind: str, only: list[str] | None) -> bool:
 def _client_resolves(ls: BeastModeServer) -> bool:
     text_document = ls.client_capabilities.text_document
     code_action = text_document.code_action if text_document else None
-    support = code_action.resolve_support if code_action else None
+    if code_action is None or not code_action.data_support:
+        return False  # `data` would not come back, and it carries the target
+    support = code_action.resolve_support
     return bool(support and "edit" in support.properties)
 
 

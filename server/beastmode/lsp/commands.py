@@ -7,7 +7,6 @@ calls a model runs under work-done progress and stops when the request is cancel
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 from collections.abc import Awaitable, Callable
@@ -21,7 +20,11 @@ from pygls.exceptions import JsonRpcInvalidParams
 
 from beastmode.errors import BeastModeError, InvalidRegistrationError, ModelNotFoundError
 from beastmode.generation.feature import check_paths, parse_feature_answer
-from beastmode.generation.messages import build_chat_prompt, build_feature_prompt
+from beastmode.generation.messages import (
+    PromptMessages,
+    build_chat_prompt,
+    build_feature_prompt,
+)
 from beastmode.generation.parsing import extract_markdown_reply
 from beastmode.lsp.actions import (
     ACTIONS,
@@ -36,10 +39,12 @@ from beastmode.lsp.actions import (
     path_of,
     prompt_budget,
     router_of,
+    shown_path,
 )
 from beastmode.lsp.edits import FileWrite, write_files
 from beastmode.lsp.progress import WorkDone, tail
 from beastmode.lsp.server import BeastModeServer
+from beastmode.providers.base import ChatRequest
 from beastmode.registry import ModelRegistration, Registry
 from beastmode.router import ModelInfo, parse_ref
 from beastmode.router.chains import PROVIDER_FALLBACKS
@@ -269,23 +274,13 @@ class RecentDocuments:
         return next(reversed(self._order), None)
 
 
-def _shown(ls: BeastModeServer, uri: str) -> str:
-    path = path_of(uri)
-    if path is None:
-        return uri
-    if ls.workspace_root is not None:
-        with contextlib.suppress(ValueError):
-            return path.relative_to(ls.workspace_root).as_posix()
-    return str(path)
-
-
 def _context_files(ls: BeastModeServer, uris: list[str]) -> list[tuple[str, str]]:
     files = []
     for index, uri in enumerate(uris):
         found = file_text(ls, uri)
         if found is None:
             raise _invalid(f"files.{index}", f"cannot read {uri} (not open, not a file on disk)")
-        files.append((_shown(ls, uri), found.text))
+        files.append((shown_path(ls, uri), found.text))
     return files
 
 
@@ -297,9 +292,9 @@ async def chat(ls: BeastModeServer, args: ChatArgs, recent: RecentDocuments) -> 
     files = _context_files(ls, args.files)
     active_uri = args.active_document or recent.active()
     active_text = file_text(ls, active_uri) if active_uri else None
-    active = (_shown(ls, active_uri), active_text.text) if active_uri and active_text else None
+    active = (shown_path(ls, active_uri), active_text.text) if active_uri and active_text else None
 
-    def build(info: ModelInfo) -> Any:
+    def build(info: ModelInfo) -> ChatRequest:
         prompt = build_chat_prompt(
             args.message,
             history=history,
@@ -327,6 +322,8 @@ async def chat(ls: BeastModeServer, args: ChatArgs, recent: RecentDocuments) -> 
             raise fail(str(exc)) from None
         finally:
             await routed.aclose()
+    if routed.model is not None:
+        ls.notify_status(routed.model.ref, None, routed.fell_back)
     try:
         reply = extract_markdown_reply("".join(parts))
     except BeastModeError as exc:
@@ -373,7 +370,7 @@ async def generate_feature(ls: BeastModeServer, args: FeatureArgs) -> dict[str, 
     tree = workspace_tree(root)
     context = _open_workspace_documents(ls, root)
 
-    def build(info: ModelInfo) -> Any:
+    def build(info: ModelInfo) -> PromptMessages:
         return build_feature_prompt(
             args.feature_request,
             file_tree=tree,

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 from lsprotocol import types
+from lsprotocol.types import ResponseErrorMessage
 from pygls.exceptions import (
     JsonRpcException,
     JsonRpcInternalError,
@@ -42,9 +43,10 @@ from pygls.protocol.json_rpc import (
     JsonRPCNotification,
     JsonRPCRequestMessage,
     JsonRPCResponseMessage,
-    ResponseErrorMessage,
 )
 from pygls.protocol.language_server import _prepare_command_arguments
+
+from beastmode.lsp.progress import command_work_done_token
 
 if TYPE_CHECKING:
     from beastmode.lsp.server import BeastModeServer
@@ -121,7 +123,7 @@ class BeastModeProtocol(LanguageServerProtocol):
         )
 
     def _structure(self, data: dict[str, Any]) -> Any:
-        """pygls 2.1.1's `structure_message`, for one whole message, without its logging."""
+        """Structure one whole message as pygls 2.1.1 does, minus its logging."""
         if "id" in data:
             if "error" in data:
                 return self._converter.structure(data, ResponseErrorMessage)
@@ -143,8 +145,8 @@ class BeastModeProtocol(LanguageServerProtocol):
         """Answer a finished request; an intended error is logged without a traceback."""
         self._request_futures.pop(msg_id, None)
         if future.cancelled():
-            error = JsonRpcRequestCancelled(f'Request with id "{msg_id}" is canceled')
-            self._send_response(msg_id, error=error.to_response_error())
+            cancelled = JsonRpcRequestCancelled(f'Request with id "{msg_id}" is canceled')
+            self._send_response(msg_id, error=cancelled.to_response_error())
             return
         exc = future.exception()
         if exc is None:
@@ -202,6 +204,8 @@ class BeastModeProtocol(LanguageServerProtocol):
             args, kwargs = _prepare_command_arguments(handler, params, self._converter)
         except Exception as exc:
             raise JsonRpcInvalidParams(f"Invalid arguments for {params.command}: {exc}") from None
+        # The handler sees only its arguments; the client's progress token travels beside them.
+        command_work_done_token.set(params.work_done_token)
         result = handler(*args, **kwargs)
         if inspect.isawaitable(result):
             result = await result
@@ -211,7 +215,7 @@ class BeastModeProtocol(LanguageServerProtocol):
 def _answerable_id(message: dict[str, Any]) -> bool:
     """Whether a message carries an id a response can be addressed to."""
     msg_id = message.get("id")
-    return isinstance(msg_id, str | int) and not isinstance(msg_id, bool)
+    return isinstance(msg_id, str | int | float) and not isinstance(msg_id, bool)
 
 
 def _invalid_request(message: dict[str, Any]) -> str | None:
