@@ -14,11 +14,10 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from lsprotocol import types
-from pydantic import BaseModel, ConfigDict, Field
-from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+from pygls.exceptions import JsonRpcInvalidParams
 
 from beastmode.errors import BeastModeError
 from beastmode.generation.languages import Language, language_for
@@ -33,26 +32,26 @@ from beastmode.generation.messages import (
 from beastmode.generation.parsing import extract_code
 from beastmode.generation.regions import enclosing_function
 from beastmode.generation.testfiles import merge_test_file, test_file_for
+from beastmode.lsp.arguments import (
+    ActionData,
+    ActionName,
+    ActionTarget,
+    DiagnosticArg,
+    range_arg,
+)
 from beastmode.lsp.documents import Document, index_to_utf16
-from beastmode.lsp.edits import FileText, FileWrite, read_disk_text, replace_range, write_files
+from beastmode.lsp.edits import FileWrite, replace_range, write_files
+from beastmode.lsp.files import file_text, shown_path
+from beastmode.lsp.modelcalls import RequestFailed, ask_model, fail, prompt_budget
 from beastmode.lsp.progress import WorkDone
 from beastmode.lsp.server import uri_to_path
-from beastmode.providers.base import ChatRequest
-from beastmode.router import ModelInfo, RoutedResult, Router
+from beastmode.router import ModelInfo
 
 if TYPE_CHECKING:
     from beastmode.lsp.server import BeastModeServer
 
 log = logging.getLogger(__name__)
-ActionName = Literal["refactor", "docs", "tests", "fix"]
 GENERATE_TESTS_KIND = "source.generateTests"
-MIN_PROMPT_TOKENS = 512
-
-
-class RequestFailed(JsonRpcException):
-    """LSP's RequestFailed (-32803): the request was valid but the work failed; says why."""
-
-    CODE = -32803
 
 
 @dataclass(frozen=True)
@@ -98,72 +97,6 @@ ACTIONS: dict[ActionName, ActionSpec] = {
 }
 
 
-class PositionArg(BaseModel):
-    """An LSP position: 0-based line and UTF-16 character."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    line: int = Field(ge=0)
-    character: int = Field(ge=0)
-
-
-class RangeArg(BaseModel):
-    """An LSP range."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    start: PositionArg
-    end: PositionArg
-
-    def lsp(self) -> types.Range:
-        """The range as an lsprotocol `Range`, start before end."""
-        first, last = sorted(
-            [(self.start.line, self.start.character), (self.end.line, self.end.character)]
-        )
-        return types.Range(
-            start=types.Position(line=first[0], character=first[1]),
-            end=types.Position(line=last[0], character=last[1]),
-        )
-
-
-def range_arg(range_: types.Range) -> RangeArg:
-    """An lsprotocol `Range` as a `RangeArg`."""
-    return RangeArg(
-        start=PositionArg(line=range_.start.line, character=range_.start.character),
-        end=PositionArg(line=range_.end.line, character=range_.end.character),
-    )
-
-
-class DiagnosticArg(BaseModel):
-    """A diagnostic to fix: its 0-based document line and message."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    line: int = Field(ge=0)
-    message: str = Field(min_length=1, max_length=5000)
-    source: str | None = None
-    code: str | int | None = None
-
-
-class ActionTarget(BaseModel):
-    """What an action works on: arguments of the action commands and the data of a code action."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    uri: str = Field(min_length=1)
-    range: RangeArg | None = None
-    instruction: str | None = Field(default=None, max_length=10_000)
-    model: str | None = None
-    diagnostics: list[DiagnosticArg] = Field(default_factory=list, max_length=100)
-    version: int | None = None
-
-
-class ActionData(ActionTarget):
-    """The `data` of an offered code action: which action, and its target."""
-
-    action: ActionName
-
-
 @dataclass(frozen=True)
 class ComputedEdit:
     """An action's edit, the file it mainly changes, and the model that wrote it."""
@@ -171,88 +104,6 @@ class ComputedEdit:
     edit: types.WorkspaceEdit
     uri: str
     model: str
-
-
-# Shared helpers (also used by commands) --------------------------------------------------------
-
-
-def fail(message: str) -> RequestFailed:
-    """A RequestFailed error carrying a user-facing message."""
-    return RequestFailed(message)
-
-
-def router_of(ls: BeastModeServer) -> Router:
-    """The router, or a RequestFailed saying why the server could not set it up."""
-    if ls.router is None:
-        raise fail(f"BEAST MODE is not set up: {ls.setup_error}")
-    return ls.router
-
-
-def path_of(uri: str) -> Path | None:
-    """The filesystem path of a `file:` URI."""
-    return uri_to_path(uri)
-
-
-def file_text(ls: BeastModeServer, uri: str) -> FileText | None:
-    """The text of `uri` as the editor has it (open document), else from disk, else None."""
-    document = ls.documents.get(uri)
-    if document is not None:
-        return FileText(uri, document.text, document.version)
-    path = path_of(uri)
-    if path is None:
-        return None
-    try:
-        text = read_disk_text(path)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise fail(f"Cannot read {path}: {exc}") from None
-    return None if text is None else FileText(uri, text, None)
-
-
-def shown_path(ls: BeastModeServer, uri: str) -> str:
-    """How a prompt names a file: relative to the workspace when inside it."""
-    path = path_of(uri)
-    if path is None:
-        return uri
-    if ls.workspace_root is not None and path.is_relative_to(ls.workspace_root):
-        return path.relative_to(ls.workspace_root).as_posix()
-    return str(path)
-
-
-def prompt_budget(info: ModelInfo) -> int:
-    """Tokens a prompt may use with this model: its window minus the room for the answer."""
-    return max(MIN_PROMPT_TOKENS, info.context_window - info.max_tokens)
-
-
-def chat_request(prompt: PromptMessages, info: ModelInfo) -> ChatRequest:
-    """A router request for a prompt, with the model's own answer length and temperature."""
-    return ChatRequest(
-        messages=tuple((role, text) for role, text in prompt.messages),  # type: ignore[misc]
-        system=prompt.system,
-        max_tokens=info.max_tokens,
-        temperature=info.temperature,
-    )
-
-
-async def ask_model(
-    ls: BeastModeServer,
-    task: str,
-    override: str | None,
-    build: Callable[[ModelInfo], PromptMessages],
-    progress: WorkDone,
-) -> RoutedResult:
-    """The whole answer of the task's model chain (with fallback), or a RequestFailed."""
-    router = router_of(ls)
-    chain = ls.chain_for(task, override)
-    progress.report(f"Asking {chain[0]}" if chain else "Asking the model")
-    try:
-        result = await router.complete(
-            task, chain, lambda info: chat_request(build(info), info), ls.timeouts_for(task)
-        )
-    except BeastModeError as exc:
-        raise fail(str(exc)) from None
-    ls.notify_status(result.model.ref, None, result.fell_back)
-    progress.report(f"Answer from {result.model.ref}")
-    return result
 
 
 # Regions ---------------------------------------------------------------------------------------
@@ -336,7 +187,7 @@ async def compute_edit(ls: BeastModeServer, name: ActionName, target: ActionTarg
     """Ask the action's model chain and turn the answer into the action's WorkspaceEdit."""
     spec = ACTIONS[name]
     document = _document_for(ls, target)
-    path = path_of(document.uri)
+    path = uri_to_path(document.uri)
     language = language_for(document.language_id, str(path or document.uri))
     shown = shown_path(ls, document.uri)
     selection = target.range.lsp() if target.range else _whole_document_start()
@@ -418,7 +269,7 @@ async def _tests_edit(
     selection: types.Range,
     progress: WorkDone,
 ) -> ComputedEdit:
-    source = path_of(document.uri)
+    source = uri_to_path(document.uri)
     if source is None:
         raise fail("Save the file first: tests are placed next to it or in tests/.")
     root = ls.workspace_root or source.parent
@@ -492,7 +343,7 @@ def offer_actions(ls: BeastModeServer, params: types.CodeActionParams) -> list[t
     document = ls.documents.get(params.text_document.uri)
     if document is None:
         return []
-    path = path_of(document.uri)
+    path = uri_to_path(document.uri)
     language = language_for(document.language_id, str(path or document.uri))
     selection = params.range
     has_code = action_region(document, language, selection, whole_file=False) is not None

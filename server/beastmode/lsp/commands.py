@@ -26,24 +26,13 @@ from beastmode.generation.messages import (
     build_feature_prompt,
 )
 from beastmode.generation.parsing import extract_markdown_reply
-from beastmode.lsp.actions import (
-    ACTIONS,
-    ActionName,
-    ActionTarget,
-    RangeArg,
-    ask_model,
-    chat_request,
-    compute_edit,
-    fail,
-    file_text,
-    path_of,
-    prompt_budget,
-    router_of,
-    shown_path,
-)
+from beastmode.lsp.actions import ACTIONS, compute_edit
+from beastmode.lsp.arguments import ActionName, ActionTarget, RangeArg
 from beastmode.lsp.edits import FileWrite, write_files
+from beastmode.lsp.files import file_text, shown_path
+from beastmode.lsp.modelcalls import ask_model, chat_request, fail, prompt_budget, router_of
 from beastmode.lsp.progress import WorkDone, tail
-from beastmode.lsp.server import BeastModeServer
+from beastmode.lsp.server import BeastModeServer, uri_to_path
 from beastmode.providers.base import ChatRequest
 from beastmode.registry import ModelRegistration, Registry
 from beastmode.router import ModelInfo, parse_ref
@@ -356,7 +345,7 @@ def workspace_tree(root: Path, limit: int = MAX_TREE_ENTRIES) -> list[str]:
 def _open_workspace_documents(ls: BeastModeServer, root: Path) -> list[tuple[str, str]]:
     documents = []
     for document in ls.documents:
-        path = path_of(document.uri)
+        path = uri_to_path(document.uri)
         if path is not None and path.is_relative_to(root):
             documents.append((path.relative_to(root).as_posix(), document.text))
     return documents[:MAX_CONTEXT_DOCUMENTS]
