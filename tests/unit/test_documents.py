@@ -67,6 +67,7 @@ def test_utf16_columns_with_astral_characters() -> None:
     assert utf16_to_index(line, 0) == 0
     assert utf16_to_index(line, 1) == 1
     assert utf16_to_index(line, 3) == 2  # after the emoji (two UTF-16 units)
+    assert utf16_to_index(line, 2) == 1  # inside the pair: before the emoji
     assert utf16_to_index(line, 99) == 3
     assert index_to_utf16(line, 2) == 3
     document = Document("file:///t.py", line)

@@ -13,6 +13,7 @@ import bisect
 import re
 
 from beastmode.generation.languages import Language
+from beastmode.textpos import utf16_to_index
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _MASK_START = re.compile(r"//|/\*|[\"'`#]")  # where a comment or string may begin
@@ -83,24 +84,6 @@ _GENERIC_HEADER = re.compile(r"^\s*(async\s+)?(def|function|func|fn|fun|sub|proc
 def split_lines(text: str) -> list[str]:
     """Split `text` into lines the way LSP counts them, without their line breaks."""
     return _LINE_BREAK.split(text)
-
-
-def utf16_to_index(line: str, col: int) -> int:
-    """Convert an LSP UTF-16 column into a Python string index within `line` (clamped)."""
-    units = 0
-    for index, char in enumerate(line):
-        if units >= col:
-            return index
-        units += 2 if ord(char) > 0xFFFF else 1
-        if units > col:
-            return index  # inside a surrogate pair: stay before the character
-    return len(line)
-
-
-def index_to_utf16(line: str, index: int) -> int:
-    """Convert a Python string index within `line` into an LSP UTF-16 column."""
-    prefix = line[: max(0, index)]
-    return len(prefix) + sum(1 for char in prefix if ord(char) > 0xFFFF)
 
 
 def _offset(text: str, position: tuple[int, int]) -> int:

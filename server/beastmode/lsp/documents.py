@@ -13,27 +13,10 @@ from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from beastmode.textpos import index_to_utf16, utf16_to_index
+
 CHUNK_LINES = 512
-
-
-def utf16_to_index(line: str, column: int) -> int:
-    """The Python string index of a UTF-16 column in `line` (clamped to the line)."""
-    if line.isascii():
-        return min(column, len(line))
-    units = 0
-    for index, char in enumerate(line):
-        if units >= column:
-            return index
-        units += 2 if ord(char) > 0xFFFF else 1
-    return len(line)
-
-
-def index_to_utf16(line: str, index: int) -> int:
-    """The UTF-16 column of a Python string index in `line`."""
-    prefix = line[:index]
-    if prefix.isascii():
-        return len(prefix)
-    return len(prefix) + sum(1 for char in prefix if ord(char) > 0xFFFF)
+__all__ = ["CHUNK_LINES", "Document", "DocumentStore", "index_to_utf16", "utf16_to_index"]
 
 
 @dataclass

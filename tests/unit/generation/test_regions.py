@@ -7,13 +7,8 @@ import time
 import pytest
 
 from beastmode.generation.languages import language_for
-from beastmode.generation.regions import (
-    enclosing_function,
-    index_to_utf16,
-    mask_code,
-    selection_text,
-    utf16_to_index,
-)
+from beastmode.generation.regions import enclosing_function, mask_code, selection_text
+from beastmode.textpos import index_to_utf16, utf16_to_index
 
 PYTHON = language_for("python", "a.py")
 
