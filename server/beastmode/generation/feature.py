@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from beastmode.errors import ModelOutputError, UnsafePathError
-from beastmode.generation.parsing import strip_reasoning
+from beastmode.generation.parsing import closing_fence, strip_reasoning
 
 _FENCE = re.compile(r"^[ \t]*(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^`\n]*?)[ \t]*$")
 _FILE_LINE = re.compile(
@@ -104,21 +104,9 @@ def parse_feature_answer(answer: str) -> list[GeneratedFile]:
                 pending = announced
             index += 1
             continue
-        fence = opening["fence"]
-        body: list[str] = []
-        index += 1
-        while index < len(lines):
-            closing = _FENCE.match(lines[index])
-            if (
-                closing
-                and not closing["info"]
-                and closing["fence"][0] == fence[0]
-                and len(closing["fence"]) >= len(fence)
-            ):
-                break
-            body.append(lines[index])
-            index += 1
-        index += 1
+        end = closing_fence(lines, index + 1, opening["fence"])
+        body = lines[index + 1 : end]
+        index = end + 1
         path = pending or _path_from_info(opening["info"])
         pending = None
         if path is None:

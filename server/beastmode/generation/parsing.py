@@ -46,6 +46,20 @@ def strip_reasoning(answer: str) -> str:
     return text
 
 
+def closing_fence(lines: list[str], start: int, fence: str) -> int:
+    """Index of the line closing a block opened by `fence`, from `start`; len(lines) if none."""
+    for index in range(start, len(lines)):
+        closing = _FENCE.match(lines[index])
+        if (
+            closing
+            and not closing["info"]
+            and closing["fence"][0] == fence[0]
+            and len(closing["fence"]) >= len(fence)
+        ):
+            return index
+    return len(lines)
+
+
 def fenced_blocks(text: str) -> list[CodeBlock]:
     """Return the fenced code blocks of markdown `text`; an unclosed last fence runs to the end."""
     blocks: list[CodeBlock] = []
@@ -57,22 +71,13 @@ def fenced_blocks(text: str) -> list[CodeBlock]:
             index += 1
             continue
         fence, indent = opening["fence"], opening["indent"]
-        body: list[str] = []
-        index += 1
-        while index < len(lines):
-            closing = _FENCE.match(lines[index])
-            if (
-                closing
-                and not closing["info"]
-                and closing["fence"][0] == fence[0]
-                and len(closing["fence"]) >= len(fence)
-            ):
-                break
-            line = lines[index]
-            body.append(line[len(indent) :] if line.startswith(indent) else line.lstrip())
-            index += 1
+        end = closing_fence(lines, index + 1, fence)
+        body = [
+            line[len(indent) :] if line.startswith(indent) else line.lstrip()
+            for line in lines[index + 1 : end]
+        ]
         blocks.append(CodeBlock(opening["info"].strip(), "\n".join(body)))
-        index += 1
+        index = end + 1
     return blocks
 
 
