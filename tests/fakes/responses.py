@@ -164,8 +164,8 @@ class ReplyWriter:
         for index, event in enumerate(deltas):
             if index and self._reply.chunk_interval > 0:
                 await asyncio.sleep(self._reply.chunk_interval)
-            await self._conn.send_chunk(event)
             self._request.chunk_sent_at.append(time.monotonic())
+            await self._conn.send_chunk(event)
         for event in epilogue:
             await self._conn.send_chunk(event)
         if end:

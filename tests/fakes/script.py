@@ -92,7 +92,7 @@ class RecordedRequest:
     client_disconnected: bool = False
     """True when the client closed the connection before the response was complete."""
     chunk_sent_at: list[float] = field(default_factory=list, compare=False)
-    """time.monotonic() right after each streamed text delta was written, in order."""
+    """time.monotonic() just before each streamed text delta was written, in order."""
     _finished: threading.Event = field(
         default_factory=threading.Event, init=False, repr=False, compare=False
     )

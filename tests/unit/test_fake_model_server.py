@@ -186,8 +186,14 @@ def test_anthropic_stream_event_sequence(server: FakeModelServer) -> None:
     response = httpx.post(server.anthropic_url, json={"stream": True, "model": "claude"})
     events = sse_events(response.text)
     assert [name for name, _ in events] == [
-        "message_start", "content_block_start", "ping", "content_block_delta",
-        "content_block_delta", "content_block_stop", "message_delta", "message_stop",
+        "message_start",
+        "content_block_start",
+        "ping",
+        "content_block_delta",
+        "content_block_delta",
+        "content_block_stop",
+        "message_delta",
+        "message_stop",
     ]
     assert all(json.loads(data)["type"] == name for name, data in events)
     assert streamed_text("anthropic", events) == "Hi there"
@@ -228,14 +234,33 @@ def test_unknown_path_is_404_and_leaves_script_alone(server: FakeModelServer) ->
 @pytest.mark.parametrize(
     ("api", "status", "expected"),
     [
-        ("chat", 401, {"error": {"message": "bad key", "type": "invalid_request_error",
-                                 "param": None, "code": "invalid_api_key"}}),
-        ("chat", 500, {"error": {"message": "bad key", "type": "server_error",
-                                 "param": None, "code": None}}),
-        ("anthropic", 529, {"type": "error", "error": {"type": "overloaded_error",
-                                                       "message": "bad key"}}),
-        ("anthropic", 403, {"type": "error", "error": {"type": "permission_error",
-                                                       "message": "bad key"}}),
+        (
+            "chat",
+            401,
+            {
+                "error": {
+                    "message": "bad key",
+                    "type": "invalid_request_error",
+                    "param": None,
+                    "code": "invalid_api_key",
+                }
+            },
+        ),
+        (
+            "chat",
+            500,
+            {"error": {"message": "bad key", "type": "server_error", "param": None, "code": None}},
+        ),
+        (
+            "anthropic",
+            529,
+            {"type": "error", "error": {"type": "overloaded_error", "message": "bad key"}},
+        ),
+        (
+            "anthropic",
+            403,
+            {"type": "error", "error": {"type": "permission_error", "message": "bad key"}},
+        ),
     ],
 )
 def test_error_status_has_wire_format_error_body(
