@@ -26,7 +26,8 @@ from beastmode.providers.base import ChatRequest, ModelRequest
 from beastmode.registry.store import Registry
 from beastmode.router.catalog import ModelInfo
 from beastmode.router.chains import build_chain
-from beastmode.router.router import Router, TestResult, Timeouts
+from beastmode.router.router import Router, TestResult
+from beastmode.router.timeouts import Timeouts
 from beastmode.usage.recorder import UsageRecorder
 
 

@@ -61,6 +61,7 @@ class FakeModelServer:
         self._responder: Responder | None = None
         self._requests: list[RecordedRequest] = []
         self._ids = itertools.count(1)
+        self._connection_ids = itertools.count(1)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._server: asyncio.Server | None = None
@@ -206,12 +207,14 @@ class FakeModelServer:
         assert task is not None
         self._tasks.add(task)
         conn = Connection(reader, writer)
+        connection_id = next(self._connection_ids)
         try:
             while True:
                 raw = await conn.read_request()
                 if raw is None:
                     break
                 request = RecordedRequest.parse(raw.method, raw.target, raw.headers, raw.body)
+                request.connection_id = connection_id
                 self._record(request)
                 keep_alive = await self._exchange(conn, request)
                 if not keep_alive or raw.wants_close:

@@ -91,6 +91,8 @@ class RecordedRequest:
     """time.monotonic() when the response ended or the client disconnected."""
     client_disconnected: bool = False
     """True when the client closed the connection before the response was complete."""
+    connection_id: int = 0
+    """Which TCP connection carried the request (1, 2, ... in order of acceptance)."""
     chunk_sent_at: list[float] = field(default_factory=list, compare=False)
     """time.monotonic() just before each streamed text delta was written, in order."""
     _finished: threading.Event = field(

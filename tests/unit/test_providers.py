@@ -302,3 +302,25 @@ async def test_closing_a_stream_early_closes_the_connection(
     request = fake.requests[0]
     assert request.wait_finished(2) and request.client_disconnected
     assert request.finished_at is not None and request.finished_at - closed_at < 0.1
+
+
+async def test_a_finished_stream_leaves_its_connection_for_reuse(
+    fake: FakeModelServer, client: httpx.AsyncClient
+) -> None:
+    provider = openai(client, fake.openai_chat_url)
+    for _ in range(3):
+        text, _ = await collect(provider, CHAT)
+        assert text == "Hello from the fake model"
+    assert [r.connection_id for r in fake.requests] == [1, 1, 1]
+
+
+async def test_a_stream_closed_early_is_not_reused(
+    fake: FakeModelServer, client: httpx.AsyncClient
+) -> None:
+    fake.script(Reply(text="x" * 400, chunk_interval=0.01))
+    stream = openai(client, fake.openai_chat_url).stream(CHAT, Limits())
+    async for _ in stream:
+        break
+    await stream.aclose()
+    await collect(openai(client, fake.openai_chat_url), CHAT)
+    assert [r.connection_id for r in fake.requests] == [1, 2]

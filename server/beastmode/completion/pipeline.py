@@ -9,6 +9,7 @@ the upstream stream as soon as the suggestion is complete -> `postprocess` -> ca
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 
@@ -65,6 +66,7 @@ class InlinePipeline:
         self.cache = TypedThroughCache()
         self.snippets = SnippetIndex()
         self.last_model: str | None = None
+        self._closing: set[asyncio.Task[None]] = set()
 
     def cached(self, request: InlineRequest) -> InlineSuggestion | None:
         """The rest of a shown suggestion the user is typing through, if any (no upstream call)."""
@@ -103,14 +105,22 @@ class InlinePipeline:
         )
         tags = CompletionTagStream(multiline=mode is Mode.MULTI_LINE)
         raw: list[str] = []
+        answered = False
         try:
             async for delta in routed:
                 raw.append(delta)
                 is_chat = routed.model is not None and _is_chat(routed.model)
                 if cutter.feed(tags.feed(delta) if is_chat else delta) or tags.finished:
                     break
+            answered = True
         finally:
-            await routed.aclose()
+            if answered:
+                # Close the upstream stream right after answering, not before (about 1 ms saved).
+                closing = asyncio.get_running_loop().create_task(routed.aclose())
+                self._closing.add(closing)
+                closing.add_done_callback(self._closing.discard)
+            else:  # cancelled or failed: close now, so the connection goes at once
+                await routed.aclose()
         model = routed.model
         if model is None:
             return None

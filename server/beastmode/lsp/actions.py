@@ -41,6 +41,7 @@ from beastmode.lsp.arguments import (
 )
 from beastmode.lsp.documents import Document, index_to_utf16
 from beastmode.lsp.edits import FileWrite, replace_range, write_files
+from beastmode.lsp.features import GENERATE_TESTS_KIND
 from beastmode.lsp.files import file_text, shown_path
 from beastmode.lsp.modelcalls import RequestFailed, ask_model, fail, prompt_budget
 from beastmode.lsp.progress import WorkDone
@@ -51,7 +52,6 @@ if TYPE_CHECKING:
     from beastmode.lsp.server import BeastModeServer
 
 log = logging.getLogger(__name__)
-GENERATE_TESTS_KIND = "source.generateTests"
 
 
 @dataclass(frozen=True)
@@ -400,25 +400,3 @@ async def resolve_action(ls: BeastModeServer, action: types.CodeAction) -> types
         raise
     action.edit = computed.edit
     return action
-
-
-def register(server: BeastModeServer) -> None:
-    """Register the code action handlers on `server`."""
-    kinds = [
-        types.CodeActionKind.RefactorRewrite,
-        types.CodeActionKind.QuickFix,
-        GENERATE_TESTS_KIND,
-    ]
-
-    @server.feature(
-        types.TEXT_DOCUMENT_CODE_ACTION,
-        types.CodeActionOptions(code_action_kinds=kinds, resolve_provider=True),
-    )
-    def code_action(ls: BeastModeServer, params: types.CodeActionParams) -> list[types.CodeAction]:
-        return offer_actions(ls, params)
-
-    @server.feature(types.CODE_ACTION_RESOLVE)
-    async def code_action_resolve(
-        ls: BeastModeServer, params: types.CodeAction
-    ) -> types.CodeAction:
-        return await resolve_action(ls, params)

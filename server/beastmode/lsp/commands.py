@@ -245,24 +245,6 @@ def set_default_model(ls: BeastModeServer, args: SetDefaultArgs) -> dict[str, An
 # Chat -------------------------------------------------------------------------------------------
 
 
-class RecentDocuments:
-    """Which open document the user touched last: the chat's default active document."""
-
-    def __init__(self, ls: BeastModeServer) -> None:
-        self._ls = ls
-        self._order: dict[str, None] = {}
-
-    def touch(self, uri: str) -> None:
-        """A document opened, changed or closed."""
-        self._order.pop(uri, None)
-        if self._ls.documents.get(uri) is not None:
-            self._order[uri] = None
-
-    def active(self) -> str | None:
-        """The most recently touched open document."""
-        return next(reversed(self._order), None)
-
-
 def _context_files(ls: BeastModeServer, uris: list[str]) -> list[tuple[str, str]]:
     files = []
     for index, uri in enumerate(uris):
@@ -273,13 +255,13 @@ def _context_files(ls: BeastModeServer, uris: list[str]) -> list[tuple[str, str]
     return files
 
 
-async def chat(ls: BeastModeServer, args: ChatArgs, recent: RecentDocuments) -> dict[str, Any]:
+async def chat(ls: BeastModeServer, args: ChatArgs) -> dict[str, Any]:
     """One chat turn: history and context in, the reply streamed out and stored."""
     router = router_of(ls)
     registry = _registry(ls)
     history = [(m.role, m.content) for m in registry.chat_history(args.session_id)]
     files = _context_files(ls, args.files)
-    active_uri = args.active_document or recent.active()
+    active_uri = args.active_document or ls.active_document()
     active_text = file_text(ls, active_uri) if active_uri else None
     active = (shown_path(ls, active_uri), active_text.text) if active_uri and active_text else None
 
@@ -420,48 +402,35 @@ def did_accept_completion(ls: BeastModeServer, args: AcceptArgs) -> None:
 # Registration -----------------------------------------------------------------------------------
 
 
-def _command(
-    server: BeastModeServer,
-    name: str,
-    arguments: type[Args],
-    run: Callable[[BeastModeServer, Args], Any | Awaitable[Any]],
-) -> None:
-    async def handler(ls: BeastModeServer, *args: Any) -> Any:
-        parsed = parse_arguments(name, arguments, args)
-        result = run(ls, parsed)
-        if isinstance(result, Awaitable):
-            result = await result
-        return result
-
-    server.command(name)(handler)
+async def _register_handler(ls: BeastModeServer, args: tuple[Any, ...]) -> Any:
+    if len(args) != 1 or not isinstance(args[0], dict):
+        raise JsonRpcInvalidParams("beastmode.registerModel takes one object argument")
+    return register_model(ls, args[0])
 
 
-def register(server: BeastModeServer) -> None:
-    """Register the workspace command handlers on `server`."""
-    recent = RecentDocuments(server)
-    server.document_listeners.append(recent.touch)
+Runner = Callable[[BeastModeServer, Any], Any | Awaitable[Any]]
+COMMANDS: dict[str, tuple[type[BaseModel], Runner]] = {
+    "beastmode.listModels": (NoArgs, lambda ls, _: list_models(ls)),
+    "beastmode.removeModel": (RemoveModelArgs, remove_model),
+    "beastmode.testModel": (TestModelArgs, test_model),
+    "beastmode.setDefaultModel": (SetDefaultArgs, set_default_model),
+    "beastmode.chat": (ChatArgs, chat),
+    "beastmode.generateFeature": (FeatureArgs, generate_feature),
+    "beastmode.refactor": (RefactorArgs, lambda ls, a: run_action(ls, "refactor", a)),
+    "beastmode.addDocumentation": (RefactorArgs, lambda ls, a: run_action(ls, "docs", a)),
+    "beastmode.generateTests": (TargetArgs, lambda ls, a: run_action(ls, "tests", a)),
+    "beastmode.fixWithAI": (TargetArgs, lambda ls, a: run_action(ls, "fix", a)),
+    "beastmode.usage": (UsageArgs, usage_report),
+    "beastmode.didAcceptCompletion": (AcceptArgs, did_accept_completion),
+}
 
-    async def register_handler(ls: BeastModeServer, *args: Any) -> Any:
-        if len(args) != 1 or not isinstance(args[0], dict):
-            raise JsonRpcInvalidParams("beastmode.registerModel takes one object argument")
-        return register_model(ls, args[0])
 
-    server.command("beastmode.registerModel")(register_handler)
-    _command(server, "beastmode.listModels", NoArgs, lambda ls, _: list_models(ls))
-    _command(server, "beastmode.removeModel", RemoveModelArgs, remove_model)
-    _command(server, "beastmode.testModel", TestModelArgs, test_model)
-    _command(server, "beastmode.setDefaultModel", SetDefaultArgs, set_default_model)
-    _command(server, "beastmode.chat", ChatArgs, lambda ls, a: chat(ls, a, recent))
-    _command(server, "beastmode.generateFeature", FeatureArgs, generate_feature)
-    _command(
-        server, "beastmode.refactor", RefactorArgs, lambda ls, a: run_action(ls, "refactor", a)
-    )
-    _command(
-        server, "beastmode.addDocumentation", RefactorArgs, lambda ls, a: run_action(ls, "docs", a)
-    )
-    _command(
-        server, "beastmode.generateTests", TargetArgs, lambda ls, a: run_action(ls, "tests", a)
-    )
-    _command(server, "beastmode.fixWithAI", TargetArgs, lambda ls, a: run_action(ls, "fix", a))
-    _command(server, "beastmode.usage", UsageArgs, usage_report)
-    _command(server, "beastmode.didAcceptCompletion", AcceptArgs, did_accept_completion)
+async def run(ls: BeastModeServer, name: str, args: tuple[Any, ...]) -> Any:
+    """Validate a command's arguments and run it (`lsp/features.py` routes every command here)."""
+    if name == "beastmode.registerModel":
+        return await _register_handler(ls, args)
+    arguments, runner = COMMANDS[name]
+    result = runner(ls, parse_arguments(name, arguments, args))
+    if isinstance(result, Awaitable):
+        result = await result
+    return result

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 from beastmode.completion.debounce import AdaptiveDebounce
-from beastmode.completion.pipeline import InlinePipeline, InlineRequest, InlineSuggestion
 from beastmode.errors import AllModelsFailed, BeastModeError, DecryptionError
 
 if TYPE_CHECKING:
+    from beastmode.completion.pipeline import InlinePipeline, InlineRequest, InlineSuggestion
     from beastmode.lsp.documents import Document
     from beastmode.lsp.server import BeastModeServer
 
@@ -32,21 +32,31 @@ class InlineFeature:
 
     def __init__(self, server: BeastModeServer) -> None:
         self.server = server
-        self.pipeline = InlinePipeline(server.router) if server.router else None
-        self.debounce = AdaptiveDebounce(server.settings.inline.debounce_ms)
-        self._debounce_setting = server.settings.inline.debounce_ms
+        self._pipeline: InlinePipeline | None = None
+        # The default until the first request reads the settings (not at startup: see features.py).
+        self._debounce_setting: str | float = "auto"
+        self.debounce = AdaptiveDebounce(self._debounce_setting)
         self._inflight: dict[str, asyncio.Task[object]] = {}
         self._superseded: set[asyncio.Task[object]] = set()
         self._snippet_dirty: set[str] = set()
         server.document_listeners.append(self.document_changed)
 
+    @property
+    def pipeline(self) -> InlinePipeline | None:
+        """The pipeline, made on first use once the router is open (None if it cannot open)."""
+        if self._pipeline is None and self.server.router is not None:
+            from beastmode.completion.pipeline import InlinePipeline
+
+            self._pipeline = InlinePipeline(self.server.router)
+        return self._pipeline
+
     def document_changed(self, uri: str) -> None:
         """Keystroke bookkeeping: cadence for the debounce; snippets refreshed lazily."""
         self.debounce.record_keystroke(uri, time.monotonic())
         self._snippet_dirty.add(uri)
-        if self.server.documents.get(uri) is None and self.pipeline is not None:
-            self.pipeline.snippets.remove(uri)
-            self.pipeline.cache.forget(uri)
+        if self.server.documents.get(uri) is None and self._pipeline is not None:
+            self._pipeline.snippets.remove(uri)
+            self._pipeline.cache.forget(uri)
 
     def _refresh_snippets(self, current_uri: str) -> None:
         assert self.pipeline is not None
@@ -88,9 +98,12 @@ class InlineFeature:
             chain = server.chain_for("completion")
             # The local engine answers in well under a millisecond and costs nothing: no debounce.
             if not invoked and chain[0] != "local":
-                delay = self.debounce.delay_seconds(uri, time.monotonic())
-                if delay > 0:
+                version = document.version
+                # Sleep until the typing pauses: keystrokes during the wait extend it.
+                while (delay := self.debounce.delay_seconds(uri, time.monotonic())) > 0:
                     await asyncio.sleep(delay)
+                if document.version != version:
+                    return None  # typed on without the editor asking again: nothing to show
             self._refresh_snippets(uri)
             return await self._ask(request, chain)
         except asyncio.CancelledError:
@@ -124,12 +137,20 @@ class InlineFeature:
             server.log_to_client(f"Inline suggestion failed: {exc}")
             return None
         if suggestion is not None:
-            server.notify_status(suggestion.model_ref, suggestion.latency_ms, suggestion.fell_back)
+            # After the response has gone out: the status bar can wait, the ghost text cannot.
+            asyncio.get_running_loop().call_soon(
+                server.notify_status,
+                suggestion.model_ref,
+                suggestion.latency_ms,
+                suggestion.fell_back,
+            )
         return suggestion
 
 
 def inline_request(document: Document, position: types.Position) -> InlineRequest:
     """Windows of the document around `position` (never the whole text)."""
+    from beastmode.completion.pipeline import InlineRequest
+
     line, index = document.clamp(position.line, position.character)
     text = document.line(line)
     start_line = max(0, line - PREFIX_LINES)
@@ -162,58 +183,58 @@ def _accept_command(suggestion: InlineSuggestion) -> types.Command | None:
     )
 
 
-def register(server: BeastModeServer) -> None:
-    """Register inline completion and the completion-item fallback on `server`."""
+def attach(server: BeastModeServer) -> InlineFeature:
+    """Give `server` its inline completion state (it starts following keystrokes at once)."""
     feature = InlineFeature(server)
-    server.inline = feature  # type: ignore[attr-defined]
+    server.inline = feature
+    return feature
 
-    @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
-    async def inline_completion(
-        ls: BeastModeServer, params: types.InlineCompletionParams
-    ) -> types.InlineCompletionList:
-        invoked = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
-        suggestion = await feature.suggest(params.text_document.uri, params.position, invoked)
-        if suggestion is None:
-            return types.InlineCompletionList(items=[])
-        item = types.InlineCompletionItem(
-            insert_text=suggestion.text,
-            range=types.Range(start=params.position, end=params.position),
-            command=_accept_command(suggestion),
-        )
-        return types.InlineCompletionList(items=[item])
 
-    @server.feature(
-        types.TEXT_DOCUMENT_COMPLETION,
-        types.CompletionOptions(trigger_characters=[".", "(", " "], resolve_provider=False),
+async def inline_completion(
+    ls: BeastModeServer, params: types.InlineCompletionParams
+) -> types.InlineCompletionList:
+    """`textDocument/inlineCompletion`: the suggestion as ghost text."""
+    feature = ls.inline
+    invoked = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
+    suggestion = await feature.suggest(params.text_document.uri, params.position, invoked)
+    if suggestion is None:
+        return types.InlineCompletionList(items=[])
+    item = types.InlineCompletionItem(
+        insert_text=suggestion.text,
+        range=types.Range(start=params.position, end=params.position),
+        command=_accept_command(suggestion),
     )
-    async def completion(
-        ls: BeastModeServer, params: types.CompletionParams
-    ) -> types.CompletionList:
-        wanted = ls.settings.inline.completion_items
-        has_inline = bool(
-            ls.client_capabilities.text_document
-            and ls.client_capabilities.text_document.inline_completion
-        )
-        if wanted is False or (wanted == "auto" and has_inline):
-            return types.CompletionList(is_incomplete=False, items=[])
-        invoked = params.context is None or (
-            params.context.trigger_kind == types.CompletionTriggerKind.Invoked
-        )
-        suggestion = await feature.suggest(params.text_document.uri, params.position, invoked)
-        if suggestion is None:
-            return types.CompletionList(is_incomplete=True, items=[])
-        first_line = suggestion.text.splitlines()[0] if suggestion.text.strip() else suggestion.text
-        item = types.CompletionItem(
-            label=first_line.strip() or suggestion.text.strip(),
-            kind=types.CompletionItemKind.Text,
-            detail=f"BEAST MODE ({suggestion.model_ref})",
-            sort_text="0",
-            filter_text=first_line.strip(),
-            text_edit=types.TextEdit(
-                range=types.Range(start=params.position, end=params.position),
-                new_text=suggestion.text,
-            ),
-            insert_text_format=types.InsertTextFormat.PlainText,
-            command=_accept_command(suggestion),
-        )
-        return types.CompletionList(is_incomplete=True, items=[item])
+    return types.InlineCompletionList(items=[item])
+
+
+async def completion(ls: BeastModeServer, params: types.CompletionParams) -> types.CompletionList:
+    """`textDocument/completion`: the suggestion as an item, for clients without inline."""
+    feature = ls.inline
+    wanted = ls.settings.inline.completion_items
+    has_inline = bool(
+        ls.client_capabilities.text_document
+        and ls.client_capabilities.text_document.inline_completion
+    )
+    if wanted is False or (wanted == "auto" and has_inline):
+        return types.CompletionList(is_incomplete=False, items=[])
+    invoked = params.context is None or (
+        params.context.trigger_kind == types.CompletionTriggerKind.Invoked
+    )
+    suggestion = await feature.suggest(params.text_document.uri, params.position, invoked)
+    if suggestion is None:
+        return types.CompletionList(is_incomplete=True, items=[])
+    first_line = suggestion.text.splitlines()[0] if suggestion.text.strip() else suggestion.text
+    item = types.CompletionItem(
+        label=first_line.strip() or suggestion.text.strip(),
+        kind=types.CompletionItemKind.Text,
+        detail=f"BEAST MODE ({suggestion.model_ref})",
+        sort_text="0",
+        filter_text=first_line.strip(),
+        text_edit=types.TextEdit(
+            range=types.Range(start=params.position, end=params.position),
+            new_text=suggestion.text,
+        ),
+        insert_text_format=types.InsertTextFormat.PlainText,
+        command=_accept_command(suggestion),
+    )
+    return types.CompletionList(is_incomplete=True, items=[item])

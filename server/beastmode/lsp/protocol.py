@@ -100,6 +100,9 @@ class BeastModeProtocol(LanguageServerProtocol):
             else:
                 log.warning("Ignoring malformed message %s: %s", method, _first_line(exc))
             return
+        if not _ids_valid(structured):
+            log.warning("Ignoring %s: its request id or token is not a string or integer", method)
+            return
         super().handle_message(structured)
 
     def _reject_non_object(self, message: Any) -> None:
@@ -141,6 +144,12 @@ class BeastModeProtocol(LanguageServerProtocol):
             return self._converter.structure({"params": None, **data}, JsonRPCNotification)
         return self._converter.structure(data, message_type)
 
+    def _check_handler_result(self, future: Future[Any]) -> None:
+        """A notification handler failed: log it with its traceback (it is a bug), then report."""
+        if not future.cancelled() and (exc := future.exception()) is not None:
+            log.error("Notification handler failed", exc_info=exc)
+        super()._check_handler_result(future)
+
     def _send_handler_result(self, future: Future[Any], *, msg_id: Any) -> None:
         """Answer a finished request; an intended error is logged without a traceback."""
         self._request_futures.pop(msg_id, None)
@@ -166,6 +175,9 @@ class BeastModeProtocol(LanguageServerProtocol):
     def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams) -> None:
         """Track an opened document."""
         item = params.text_document
+        if not item.uri:
+            log.warning("Ignoring didOpen without a document URI")
+            return
         self.beast.documents.open(item.uri, item.text, item.version, item.language_id)
         self.beast.on_document_changed(item.uri)
 
@@ -216,6 +228,21 @@ def _answerable_id(message: dict[str, Any]) -> bool:
     """Whether a message carries an id a response can be addressed to."""
     msg_id = message.get("id")
     return isinstance(msg_id, str | int | float) and not isinstance(msg_id, bool)
+
+
+def _ids_valid(message: Any) -> bool:
+    """Whether the id a cancel names, or a progress token, is a string or an integer.
+
+    cattrs lets an object or a list through as `int | str`; pygls then fails hashing it.
+    """
+    params = getattr(message, "params", None)
+    if isinstance(message, types.CancelNotification):
+        value = getattr(params, "id", None)
+    elif isinstance(message, types.WorkDoneProgressCancelNotification | types.ProgressNotification):
+        value = getattr(params, "token", None)
+    else:
+        return True
+    return isinstance(value, str | int) and not isinstance(value, bool)
 
 
 def _invalid_request(message: dict[str, Any]) -> str | None:

@@ -1,21 +1,24 @@
 """The BEAST MODE language server: state, lifecycle, settings, and the features it registers.
 
-`build_server()` makes a fresh `BeastModeServer`; the feature modules (`inline`, `actions`,
-`commands`) each register their handlers on it. Everything model-related is delegated to the
-router, completion and generation packages; this module only speaks LSP.
+`build_server()` makes a fresh `BeastModeServer` and registers every feature through
+`lsp/features.py`, whose handlers import their implementations on first use. The registry, the
+router and their dependencies (httpx, cryptography, SQLite) open once `initialized` arrives, so
+`initialize` is answered after little more than pygls and lsprotocol have loaded. Everything
+model-related is delegated to the router, completion and generation packages.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import threading
 import time
 from collections.abc import Coroutine, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from lsprotocol import types
@@ -25,10 +28,15 @@ from beastmode import __version__
 from beastmode.errors import BeastModeError
 from beastmode.lsp.documents import DocumentStore
 from beastmode.lsp.protocol import BeastModeProtocol
-from beastmode.registry import Registry
-from beastmode.router import Router, Timeouts, build_chain
-from beastmode.settings import Settings, parse_settings
-from beastmode.usage import UsageRecorder
+from beastmode.router.chains import build_chain
+from beastmode.router.timeouts import Timeouts
+
+if TYPE_CHECKING:
+    from beastmode.lsp.inline import InlineFeature
+    from beastmode.registry import Registry
+    from beastmode.router import Router
+    from beastmode.settings import Settings
+    from beastmode.usage import UsageRecorder
 
 log = logging.getLogger("beastmode")
 STATUS_NOTIFICATION = "beastmode/status"
@@ -42,7 +50,7 @@ class BeastModeServer(LanguageServer):
         super().__init__("beastmode", __version__, protocol_cls=BeastModeProtocol)
         self.environ = dict(os.environ if environ is None else environ)
         self.documents = DocumentStore()
-        self.settings = Settings()
+        self._settings: Settings | None = None
         self.initialization_options: Any = None
         self.workspace_root: Path | None = None
         self.setup_error: str | None = None
@@ -50,11 +58,32 @@ class BeastModeServer(LanguageServer):
         self.usage: UsageRecorder | None = None
         self.router: Router | None = None
         self.engine: Any = None
+        self.inline: InlineFeature
         self._shown_messages: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._engine_timers: dict[str, asyncio.TimerHandle] = {}
         self._scan_stop = threading.Event()
         self.document_listeners: list[Any] = []
+        self._recent_documents: dict[str, None] = {}
+
+    @property
+    def settings(self) -> Settings:
+        """The current settings (defaults until `initialized` has applied the client's)."""
+        if self._settings is None:
+            from beastmode.settings import Settings
+
+            self._settings = Settings()
+        return self._settings
+
+    def open_core(self) -> None:
+        """Open the registry, usage recorder and router (once; errors become `setup_error`)."""
+        if self.router is not None or self.setup_error is not None:
+            return
+        self.apply_settings(self.initialization_options)  # report bad settings even if this fails
+        from beastmode.registry import Registry
+        from beastmode.router import Router
+        from beastmode.usage import UsageRecorder
+
         try:
             self.registry = Registry.open(self.environ)
             self.usage = UsageRecorder(self.registry.path)
@@ -67,6 +96,8 @@ class BeastModeServer(LanguageServer):
         except BeastModeError as exc:
             self.setup_error = str(exc)
             log.error("BEAST MODE cannot open its registry: %s", exc)
+            return
+        self.apply_settings(self.initialization_options)
 
     # Background work -------------------------------------------------------------------------
 
@@ -131,10 +162,16 @@ class BeastModeServer(LanguageServer):
         `base` (the initializationOptions) is what `raw` is laid over: a client whose
         workspace/configuration answers `{}` does not wipe settings given at initialize.
         """
+        from beastmode.settings import parse_settings
+
         settings, problems = parse_settings(_deep_merge(_unwrap(base), _unwrap(raw)))
         for problem in problems:
             self.show_once(f"setting:{problem}", problem)
-        registered = set(self.router.catalog.registered()) if self.router else set()
+        if self.router is None:  # the registry is not open yet: open_core() checks the models
+            self._settings = settings
+            return
+        self.router.set_baseline_price(settings.usage.baseline_price_per_1k)
+        registered = set(self.router.catalog.registered())
         for task, ref in [("model", settings.model), *settings.models.model_dump().items()]:
             if ref and ref.startswith("custom:") and ref.removeprefix("custom:") not in registered:
                 self.show_once(
@@ -149,7 +186,7 @@ class BeastModeServer(LanguageServer):
                     settings = settings.model_copy(
                         update={"models": settings.models.model_copy(update={task: None})}
                     )
-        self.settings = settings
+        self._settings = settings
 
     def chain_for(self, task: str, override: str | None = None) -> list[str]:
         """The model chain for a task: an explicit choice, settings, stored defaults, fallback."""
@@ -178,8 +215,14 @@ class BeastModeServer(LanguageServer):
 
     # Documents and the local engine ----------------------------------------------------------
 
+    def active_document(self) -> str | None:
+        """The open document the user touched last (chat's default context)."""
+        return next(reversed(self._recent_documents), None)
+
     def on_document_changed(self, uri: str) -> None:
         """A document opened or changed: relearn it in the local engine once typing pauses."""
+        self._recent_documents.pop(uri, None)
+        self._recent_documents[uri] = None
         for listener in self.document_listeners:
             listener(uri)
         if self.engine is None:
@@ -199,11 +242,18 @@ class BeastModeServer(LanguageServer):
         self._engine_timers.pop(uri, None)
         document = self.documents.get(uri)
         if document is not None and self.engine is not None:
-            # Learning a big file takes a while: keep it off the event loop (the typing path).
-            self.spawn(asyncio.to_thread(self.engine.update_document, uri, document.text))
+            self.spawn(self._learn_off_loop(uri, document.text))
+
+    async def _learn_off_loop(self, uri: str, text: str) -> None:
+        # Learning a big file takes a while: keep it off the event loop (the typing path).
+        await asyncio.to_thread(self.engine.update_document, uri, text)
+        # The engine's tables are long-lived: take them out of the collector's full passes,
+        # which otherwise pause the server for tens of milliseconds now and then.
+        gc.freeze()
 
     def on_document_closed(self, uri: str) -> None:
         """A document closed: stop pending work for it."""
+        self._recent_documents.pop(uri, None)
         timer = self._engine_timers.pop(uri, None)
         if timer is not None:
             timer.cancel()
@@ -229,6 +279,7 @@ class BeastModeServer(LanguageServer):
             started = time.monotonic()
             result = scan_workspace(str(root), self.engine, should_stop=self._scan_stop.is_set)
             log.info("Local engine learned %s in %.1f s", result, time.monotonic() - started)
+            gc.freeze()
 
         threading.Thread(target=scan, name="beastmode-scan", daemon=True).start()
 
@@ -277,7 +328,7 @@ def uri_to_path(uri: str) -> Path | None:
 
 def build_server(environ: Mapping[str, str] | None = None) -> BeastModeServer:
     """A new server with every feature registered."""
-    from beastmode.lsp import actions, commands, inline
+    from beastmode.lsp import features
 
     server = BeastModeServer(environ)
 
@@ -286,11 +337,12 @@ def build_server(environ: Mapping[str, str] | None = None) -> BeastModeServer:
         folders = params.workspace_folders or []
         root_uri = folders[0].uri if folders else params.root_uri
         ls.workspace_root = uri_to_path(root_uri) if root_uri else None
+        # Settings are validated in `initialized` (open_core), after this answer has gone out.
         ls.initialization_options = params.initialization_options
-        ls.apply_settings(params.initialization_options)
 
     @server.feature(types.INITIALIZED)
     def initialized(ls: BeastModeServer, params: types.InitializedParams) -> None:
+        ls.open_core()
         if ls.setup_error:
             ls.show_once("setup", f"BEAST MODE: {ls.setup_error}", types.MessageType.Error)
         ls.start_local_engine()
@@ -318,9 +370,7 @@ def build_server(environ: Mapping[str, str] | None = None) -> BeastModeServer:
     async def shutdown(ls: BeastModeServer, *args: Any) -> None:
         await ls.close()
 
-    inline.register(server)
-    actions.register(server)
-    commands.register(server)
+    features.register(server)
     return server
 
 

@@ -10,6 +10,7 @@ on time, which httpx's per-read timeout alone would not do. httpx errors become 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import json
 import re
@@ -41,6 +42,7 @@ from beastmode.errors import (
 from beastmode.providers.base import Limits, TokenUsage, tokens_for_chars
 
 REDACTED = "[redacted]"
+DRAIN_SECONDS = 0.25
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
 
@@ -241,7 +243,8 @@ class HTTPTextStream:
                     self._completion_chars += len(text)
                     yield text
                     return
-                async for event in EventSource(response).aiter_sse():
+                events = EventSource(response).aiter_sse()
+                async for event in events:
                     if response.num_bytes_downloaded > cap:
                         raise ResponseTooLarge(f"Answer larger than {cap} bytes")
                     text = self._decoder.feed(event)
@@ -249,6 +252,7 @@ class HTTPTextStream:
                         self._completion_chars += len(text)
                         yield text
                     if self._decoder.exhausted:
+                        await _read_to_end(events)
                         break
                 if not self._decoder.terminated:
                     raise StreamInterrupted("Stream ended before the model finished (truncated)")
@@ -262,6 +266,14 @@ class HTTPTextStream:
         )
         retry_after = parse_retry_after(response.headers.get("retry-after"))
         return status_error(response.status_code, text, retry_after)
+
+
+async def _read_to_end(events: AsyncIterator[ServerSentEvent]) -> None:
+    """Read what little follows the terminator, so the connection can be reused (no new TLS)."""
+    with contextlib.suppress(TimeoutError, httpx.HTTPError):
+        async with asyncio.timeout(DRAIN_SECONDS):
+            async for _ in events:
+                pass
 
 
 async def _read_capped(response: httpx.Response, cap: int) -> bytes:

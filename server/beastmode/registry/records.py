@@ -6,15 +6,14 @@ write-only: `ModelRegistration` accepts it as a `SecretStr`, `ModelRecord` never
 
 from __future__ import annotations
 
-import re
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from beastmode.errors import InvalidRegistrationError
+from beastmode.naming import MODEL_ID_PATTERN
 
-MODEL_ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 ProviderType = Literal["openai-compatible", "anthropic-compatible"]
 FIM_FAMILIES = (
     "auto",

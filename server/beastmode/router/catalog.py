@@ -63,7 +63,7 @@ class ModelCatalog:
         self._client = client
         self._environ = environ
         self._engine = engine
-        self._provider_price = provider_price_per_1k
+        self.provider_price_per_1k = provider_price_per_1k
         self._clock = clock
         self._on_change = on_change
         self._credentials: dict[str, Credentials] = {}
@@ -190,7 +190,7 @@ class ModelCatalog:
             temperature=0.2,
             fim_template="none",
             supports_fim=False,
-            input_cost_per_1k=self._provider_price,
-            output_cost_per_1k=self._provider_price,
+            input_cost_per_1k=self.provider_price_per_1k,
+            output_cost_per_1k=self.provider_price_per_1k,
         )
         return info, provider

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from beastmode.registry.records import MODEL_ID_PATTERN
+from beastmode.naming import MODEL_ID_PATTERN
 
 RefKind = Literal["custom", "openai", "anthropic", "local"]
 

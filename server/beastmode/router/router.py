@@ -31,20 +31,11 @@ from beastmode.providers.local import CompletionEngine
 from beastmode.registry.store import Registry
 from beastmode.router.catalog import ModelCatalog, ModelInfo
 from beastmode.router.policy import Cooldowns, retry_delay, should_fall_back
+from beastmode.router.timeouts import Timeouts
 from beastmode.usage.recorder import DEFAULT_BASELINE_PRICE_PER_1K, UsageRecorder, UsageRow
 
 RequestBuilder = Callable[[ModelInfo], ModelRequest]
 _ROUTER_ERRORS = (ProviderError, ModelNotFoundError, DecryptionError, ModelUnavailableError)
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    """Deadlines: for the whole chain (optional), for each attempt, and to the first token."""
-
-    attempt_seconds: float = 120.0
-    first_token_seconds: float = 30.0
-    chain_seconds: float | None = None
-    max_response_bytes: int = 4_000_000
 
 
 @dataclass(frozen=True)
@@ -133,6 +124,11 @@ class Router:
             clock=clock,
             on_change=self.cooldowns.clear,
         )
+
+    def set_baseline_price(self, price_per_1k: float) -> None:
+        """The provider price (USD per 1K tokens) savings are measured against."""
+        self._baseline_price = price_per_1k
+        self.catalog.provider_price_per_1k = price_per_1k
 
     async def aclose(self) -> None:
         """Close pooled connections."""
