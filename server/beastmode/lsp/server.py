@@ -14,14 +14,16 @@ import contextlib
 import gc
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Coroutine, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import unquote, urlsplit
 
 from lsprotocol import types
+from pygls.io_ import StdinAsyncReader, StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
 
 from beastmode import __version__
@@ -283,6 +285,43 @@ class BeastModeServer(LanguageServer):
 
         threading.Thread(target=scan, name="beastmode-scan", daemon=True).start()
 
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        """Serve LSP over stdio, reading stdin on the event loop itself.
+
+        pygls 2.1.1 reads stdin through its thread pool, three thread hops per message; an
+        asyncio pipe reader takes those off every keystroke. Stdin that is not a pipe (a file,
+        say) falls back to pygls's reader.
+        """
+        self._stop_event = threading.Event()
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+        source = stdin or sys.stdin.buffer
+
+        async def serve() -> None:
+            loop = asyncio.get_running_loop()
+            stream = asyncio.StreamReader(limit=1 << 24)
+            try:
+                await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stream), source)
+                reader: Any = _PipeReader(stream)
+            except (ValueError, OSError):
+                reader = StdinAsyncReader(source, self.thread_pool)
+            assert self._stop_event is not None
+            await run_async(
+                stop_event=self._stop_event,
+                reader=reader,
+                protocol=self.protocol,
+                logger=log,
+                error_handler=self.report_server_error,
+            )
+
+        try:
+            asyncio.run(serve())
+        except BrokenPipeError:
+            log.error("Connection to the client is lost; shutting down.")
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            self.shutdown()  # type: ignore[no-untyped-call]
+
     async def close(self) -> None:
         """Release connections and finish writing usage."""
         self._scan_stop.set()
@@ -305,6 +344,22 @@ def _deep_merge(base: Any, override: Any) -> Any:
     for key, value in override.items():
         merged[key] = _deep_merge(base.get(key), value)
     return merged
+
+
+class _PipeReader:
+    """pygls's reader interface over an asyncio stream; end of input reads as b''."""
+
+    def __init__(self, stream: asyncio.StreamReader) -> None:
+        self._stream = stream
+
+    async def readline(self) -> bytes:
+        return await self._stream.readline()
+
+    async def readexactly(self, n: int) -> bytes:
+        try:
+            return await self._stream.readexactly(n)
+        except asyncio.IncompleteReadError:
+            return b""
 
 
 class _EngineAdapter:

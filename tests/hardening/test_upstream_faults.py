@@ -1,0 +1,270 @@
+"""Upstream faults end to end: inline completion and a code action against a misbehaving model.
+
+One server runs the whole matrix. Each fault gets its own pair of registered models (one for the
+inline request, one for the code action), so a cooldown earned in one case never hides the fault
+in another. The primary model sits on the "broken" fake and misbehaves as the case says; the
+fallback model on the "backup" fake answers. Every case must end in the backup's answer (or, for
+a plain 400, in a message naming the upstream's error) within its deadline, with no unhandled
+exception in the server's log.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from beastmode.registry import Registry
+from tests.conftest import register
+from tests.fakes import FakeModelServer, Fault, RecordedRequest, Reply, closed_port
+from tests.hardening.client import LspProcess, unhandled_errors
+from tests.hardening.conftest import private_environ
+
+COMPLETION_MS = 1500
+GENERATION_MS = 2500
+SLACK_SECONDS = 1.5
+URI = "file:///ws/calc.py"
+SOURCE = "def add(a, b):\n    return a - b\n\n"
+FIM_ANSWER = "return a + b"
+CHAT_ANSWER = "```python\ndef add(a, b):\n    return a + b\n```"
+REFACTORED = "def add(a, b):\n    return a + b\n"
+UPSTREAM_400 = "Unsupported parameter: suffix"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One upstream fault: how the broken model answers, and whether the router may fall back."""
+
+    name: str
+    reply: Reply | None  # None: nothing listens (connection refused)
+    falls_back: bool = True
+    partial: str | None = None
+    """For faults after some text was streamed: what the inline failure message names.
+
+    The inline pipeline does not fall back once text has streamed (the router's rule for shown
+    text), so these end in an empty answer and a message instead of the backup's suggestion.
+    """
+
+
+CASES = [
+    Case("http-401", Reply(status=401, error_message="Incorrect API key provided")),
+    Case("http-403", Reply(status=403)),
+    Case("http-404", Reply(status=404, error_message="model not found")),
+    Case("http-429-long-retry", Reply(status=429, headers={"Retry-After": "30"})),
+    Case("http-500", Reply(status=500)),
+    Case("http-502-html", Reply(status=502, fault=Fault.HTML_ERROR_PAGE)),
+    Case("http-503", Reply(status=503)),
+    Case("http-529-overloaded", Reply(status=529)),
+    Case("reset-before-response", Reply(fault=Fault.RESET_BEFORE_RESPONSE)),
+    Case("reset-mid-stream", Reply(text="x" * 80, fault=Fault.RESET_MID_STREAM), partial="broke"),
+    Case(
+        "truncated-stream",
+        Reply(text="x" * 80, fault=Fault.TRUNCATED_STREAM),
+        partial="Stream ended before the model finished",
+    ),
+    Case("hang", Reply(fault=Fault.HANG)),
+    Case("slow-headers", Reply(delay_before_headers=30)),
+    Case(
+        "drip-past-deadline",
+        Reply(text="y" * 400, chunk_interval=0.3),  # one line that never ends
+        partial="deadline",
+    ),
+    Case("malformed-json", Reply(fault=Fault.MALFORMED_JSON)),
+    Case(
+        "in-band-error",
+        Reply(text="x" * 40, fault=Fault.IN_BAND_ERROR),
+        partial="Model reported an error mid-stream",
+    ),
+    Case(
+        "oversized",
+        Reply(fault=Fault.OVERSIZED, oversize_bytes=6 * 1024 * 1024),
+        partial="Answer larger than",
+    ),
+    Case("connection-refused", None),
+    Case("http-400", Reply(status=400, error_message=UPSTREAM_400), falls_back=False),
+]
+
+
+@dataclass
+class Matrix:
+    """The shared server and fakes."""
+
+    server: LspProcess
+    broken: FakeModelServer
+    backup: FakeModelServer
+    refused_url: str
+
+
+def _model_id(case: Case, use: str) -> str:
+    return f"{case.name}-{use}"
+
+
+@pytest.fixture(scope="module")
+def matrix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Matrix]:
+    """One server; every case's models registered; fakes answering by upstream model name."""
+    tmp = tmp_path_factory.mktemp("faults")
+    env = private_environ(tmp / "home")
+    workspace = tmp / "ws"
+    workspace.mkdir()
+    replies = {f"{c.name}-{use}": c.reply for c in CASES for use in ("inline", "action")}
+    refused_url = f"http://127.0.0.1:{closed_port()}/v1"
+    with FakeModelServer() as broken, FakeModelServer() as backup:
+
+        def broken_reply(request: RecordedRequest) -> Reply:
+            reply = replies.get(request.json["model"]) if isinstance(request.json, dict) else None
+            return reply or Reply(status=500, error_message="unknown model")
+
+        def backup_reply(request: RecordedRequest) -> Reply:
+            fim = request.path.endswith("/v1/completions")
+            return Reply(text=FIM_ANSWER if fim else CHAT_ANSWER)
+
+        broken.set_responder(broken_reply)
+        backup.set_responder(backup_reply)
+        registry = Registry.open(env)
+        for model_id, reply in replies.items():
+            base = refused_url if reply is None else broken.base_url + "/v1"
+            register(
+                registry,
+                model_id,
+                base + "/chat/completions",
+                completions_url=base + "/completions",
+                upstream_model=model_id,
+            )
+        register(
+            registry,
+            "backup",
+            backup.openai_chat_url,
+            completions_url=backup.openai_completions_url,
+        )
+        registry.close()
+        server = LspProcess(env, workspace)
+        try:
+            server.initialize(workspace, _settings("none"))
+            server.open(URI, SOURCE)
+            yield Matrix(server, broken, backup, refused_url)
+        finally:
+            server.close()
+
+
+def _settings(model_id: str) -> dict[str, Any]:
+    return {
+        "model": f"custom:{model_id}",
+        "fallback": ["custom:backup"],
+        "inline": {"debounceMs": 0},
+        "timeouts": {"completionMs": COMPLETION_MS, "generationMs": GENERATION_MS},
+    }
+
+
+def _choose(server: LspProcess, model_id: str) -> None:
+    server.notify("workspace/didChangeConfiguration", {"settings": _settings(model_id)})
+
+
+def _refactor_action(server: LspProcess) -> dict[str, Any]:
+    offered = server.request(
+        "textDocument/codeAction",
+        {
+            "textDocument": {"uri": URI},
+            "range": {"start": {"line": 0, "character": 0}, "end": {"line": 2, "character": 0}},
+            "context": {"diagnostics": []},
+        },
+    )
+    actions = offered["result"]
+    return next(a for a in actions if a["title"] == "BEAST MODE: Refactor selection")
+
+
+def _new_log(server: LspProcess, since: int) -> str:
+    return server.stderr[since:]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_inline_completion_survives_upstream_fault(matrix: Matrix, case: Case) -> None:
+    server = matrix.server
+    log_start = len(server.stderr)
+    messages_before = len(server.user_messages())
+    _choose(server, _model_id(case, "inline"))
+    uri = f"file:///ws/{case.name}.py"  # a document of its own: no answer cached from before
+    server.open(uri, SOURCE)
+    started = time.monotonic()
+    answer = server.response(server.inline(uri, 1, 4), timeout=COMPLETION_MS / 1000 + 10)
+    elapsed = time.monotonic() - started
+
+    assert elapsed < COMPLETION_MS / 1000 + SLACK_SECONDS, elapsed
+    items = answer["result"]["items"]
+    shown = server.user_messages()[messages_before:]
+    if case.partial is not None:
+        assert items == []
+        failures = [m for m in shown if m.startswith("Inline suggestion failed")]
+        assert any(case.partial in m for m in failures), shown
+    elif case.falls_back:
+        assert [item["insertText"] for item in items] == [FIM_ANSWER]
+    else:
+        assert items == []
+        assert any("Invalid request format (HTTP 400" in m and UPSTREAM_400 in m for m in shown)
+    assert unhandled_errors(_new_log(server, log_start)) == []
+    assert server.alive()
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_code_action_survives_upstream_fault(matrix: Matrix, case: Case) -> None:
+    server = matrix.server
+    log_start = len(server.stderr)
+    _choose(server, _model_id(case, "action"))
+    action = _refactor_action(server)
+    started = time.monotonic()
+    answer = server.request("codeAction/resolve", action, timeout=2 * GENERATION_MS / 1000 + 10)
+    elapsed = time.monotonic() - started
+
+    # Each attempt has the generation deadline; the primary and the backup may both use it.
+    assert elapsed < 2 * GENERATION_MS / 1000 + SLACK_SECONDS, elapsed
+    if case.falls_back:
+        edits = answer["result"]["edit"]["documentChanges"][0]["edits"]
+        assert [e["newText"] for e in edits] == [REFACTORED]
+    else:
+        error = answer["error"]
+        assert error["code"] == -32803
+        assert "Invalid request format (HTTP 400" in error["message"]
+        assert UPSTREAM_400 in error["message"]
+        popups = [p["message"] for p in server.notifications("window/showMessage")]
+        assert any(UPSTREAM_400 in m for m in popups)
+    assert unhandled_errors(_new_log(server, log_start)) == []
+    assert server.alive()
+
+
+def test_code_action_with_every_model_down_says_why_within_its_deadline(
+    tmp_path: Path, fake: FakeModelServer
+) -> None:
+    env = private_environ(tmp_path / "home")
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    fake.default_reply = Reply(fault=Fault.HANG)
+    registry = Registry.open(env)
+    register(registry, "hangs", fake.openai_chat_url)
+    register(registry, "refused", f"http://127.0.0.1:{closed_port()}/v1")
+    registry.close()
+    server = LspProcess(env, workspace)
+    try:
+        server.initialize(
+            workspace,
+            {
+                "model": "custom:hangs",
+                "fallback": ["custom:refused"],
+                "timeouts": {"generationMs": GENERATION_MS},
+            },
+        )
+        server.open(URI, SOURCE)
+        action = _refactor_action(server)
+        started = time.monotonic()
+        answer = server.request("codeAction/resolve", action, timeout=20)
+        elapsed = time.monotonic() - started
+        assert elapsed < 2 * GENERATION_MS / 1000 + SLACK_SECONDS
+        message = answer["error"]["message"]
+        assert answer["error"]["code"] == -32803
+        assert "custom:hangs" in message and "custom:refused" in message
+        assert "Cannot connect" in message
+        assert unhandled_errors(server.stderr) == []
+    finally:
+        assert server.close() == 0
