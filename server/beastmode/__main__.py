@@ -27,9 +27,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     server = build_server()
     gc.freeze()  # startup objects live as long as the process: keep them out of full collections
-    # Fewer, later collections: a full pass over the local engine's tables can take tens of ms,
-    # which would land on a keystroke. Garbage cycles are rare here; memory stays bounded.
-    gc.set_threshold(20_000, 50, 100)
     # The local engine learns files in a worker thread. With the default 5 ms GIL switch interval
     # the event loop could wait that long at every wake-up (stdin, upstream chunks) while it
     # learns; 0.5 ms keeps the typing path responsive for a small cost to learning throughput.

@@ -105,7 +105,7 @@ def parse_settings(raw: Any) -> tuple[Settings, list[str]]:
     if not isinstance(raw, dict):
         return Settings(), [f"BEAST MODE settings must be an object, got {type(raw).__name__}"]
     data = dict(raw)
-    problems: list[str] = []
+    problems = _unknown_keys(data)
     for _ in range(20):  # drop one bad field at a time; each drop is reported
         try:
             return Settings.model_validate(data), problems
@@ -120,6 +120,26 @@ def parse_settings(raw: Any) -> tuple[Settings, list[str]]:
             problems.append(f"Setting beastmode.{field} is invalid ({reason}); using the default")
             _drop(data, location)
     return Settings(), problems
+
+
+_FORBIDDEN_HINTS = ("url", "endpoint", "key", "token", "secret", "password", "host", "base")
+
+
+def _unknown_keys(data: dict[str, Any]) -> list[str]:
+    """Messages for keys that are not settings, above all attempts to set endpoints or keys."""
+    problems = []
+    for key in data:
+        if key in Settings.model_fields:
+            continue
+        if any(hint in key.lower() for hint in _FORBIDDEN_HINTS):
+            problems.append(
+                f"Setting beastmode.{key} is ignored: endpoints, base URLs and API keys never come "
+                "from settings, so a workspace cannot send your code or keys elsewhere. Register "
+                "the model with `beastmode models add` (or BEAST MODE: Register Custom Model)."
+            )
+        else:
+            problems.append(f"Setting beastmode.{key} is not a BEAST MODE setting; it is ignored")
+    return problems
 
 
 def _alias_path(location: list[str]) -> list[str]:

@@ -120,11 +120,6 @@ def test_expected_request_failure_is_logged_without_traceback(
     assert "Traceback" not in server.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pygls reports an unparseable body through LanguageServer.report_server_error, which "
-    "shows an 'Error in server' pop-up (server.py; reported to the lead)",
-)
 @pytest.mark.parametrize("body", [b'{"jsonrpc":"2.0","method":"x","params":"\xff"}', b"{oops"])
 def test_unparseable_body_gives_no_popup(server: LspProcess, body: bytes) -> None:
     server.send_bytes(body)

@@ -519,9 +519,6 @@ def test_fuzzed_traffic_is_always_answered_and_the_server_keeps_serving(
         assert server.alive(), server.stderr[-3000:]
 
     run()
-    Path("/tmp/hx/tally.txt").write_text(
-        f"{tally.messages} {tally.requests} {len(tally.distinct)} {tally.errors}"
-    )
     assert tally.messages >= MIN_MESSAGES, tally
     assert server.alive()
 

@@ -184,11 +184,6 @@ def test_user_is_told_which_workspace_settings_were_ignored(trust: Trust, channe
     assert any("beastmode.fallback" in m for m in shown), shown
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="settings.py ignores unknown keys silently: endpoint/baseUrl/apiKey settings are "
-    "dropped without telling the user why (reported to the lead)",
-)
 @pytest.mark.parametrize("channel", CHANNELS)
 def test_user_is_told_endpoints_and_keys_never_come_from_settings(
     trust: Trust, channel: str

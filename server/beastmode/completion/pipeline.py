@@ -99,12 +99,28 @@ class InlinePipeline:
         def build(info: ModelInfo) -> ModelRequest:
             return build_model_request(info, request, mode, snippets)
 
-        routed = self.router.stream("completion", chain, build, timeouts)
-        cutter = StreamCutter(
-            mode, line_prefix=request.line_prefix, suffix=request.suffix, indent=request.indent
-        )
-        tags = CompletionTagStream(multiline=mode is Mode.MULTI_LINE)
+        def fresh() -> tuple[StreamCutter, CompletionTagStream]:
+            return (
+                StreamCutter(
+                    mode,
+                    line_prefix=request.line_prefix,
+                    suffix=request.suffix,
+                    indent=request.indent,
+                ),
+                CompletionTagStream(multiline=mode is Mode.MULTI_LINE),
+            )
+
+        cutter, tags = fresh()
         raw: list[str] = []
+
+        def restart() -> None:
+            # Nothing is shown until the answer is complete, so a model that fails mid-stream
+            # can still be replaced by the next one: start over with its text.
+            nonlocal cutter, tags
+            raw.clear()
+            cutter, tags = fresh()
+
+        routed = self.router.stream("completion", chain, build, timeouts, on_restart=restart)
         answered = False
         try:
             async for delta in routed:

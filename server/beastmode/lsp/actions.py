@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
+from pydantic import ValidationError
 from pygls.exceptions import JsonRpcInvalidParams
 
 from beastmode.errors import BeastModeError
@@ -340,6 +341,13 @@ def _diagnostic_args(diagnostics: list[types.Diagnostic]) -> list[DiagnosticArg]
 
 def offer_actions(ls: BeastModeServer, params: types.CodeActionParams) -> list[types.CodeAction]:
     """The actions that make sense at this place, without calling any model."""
+    try:
+        return _offer_actions(ls, params)
+    except ValidationError as exc:  # values no real document has (a range beyond limits, say)
+        raise JsonRpcInvalidParams(f"Invalid codeAction params: {exc.errors()[0]['msg']}") from None
+
+
+def _offer_actions(ls: BeastModeServer, params: types.CodeActionParams) -> list[types.CodeAction]:
     document = ls.documents.get(params.text_document.uri)
     if document is None:
         return []

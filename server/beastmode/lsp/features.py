@@ -8,7 +8,11 @@ and the completion pipeline off the startup path.
 
 from __future__ import annotations
 
+import asyncio
+import importlib
+import sys
 from collections.abc import Awaitable, Callable
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
@@ -64,10 +68,12 @@ def register(server: BeastModeServer) -> None:
         types.TEXT_DOCUMENT_CODE_ACTION,
         types.CodeActionOptions(code_action_kinds=CODE_ACTION_KINDS, resolve_provider=True),
     )
-    def code_action(ls: BeastModeServer, params: types.CodeActionParams) -> list[types.CodeAction]:
-        from beastmode.lsp import actions
-
-        return actions.offer_actions(ls, params)
+    async def code_action(
+        ls: BeastModeServer, params: types.CodeActionParams
+    ) -> list[types.CodeAction]:
+        actions = await load("beastmode.lsp.actions")
+        result: list[types.CodeAction] = actions.offer_actions(ls, params)
+        return result
 
     @server.feature(types.CODE_ACTION_RESOLVE)
     async def code_action_resolve(
@@ -81,12 +87,20 @@ def register(server: BeastModeServer) -> None:
         server.command(name)(_command(name))
 
 
+async def load(name: str) -> ModuleType:
+    """Import a module on first use in a worker thread, so the event loop never waits on it."""
+    module = sys.modules.get(name)
+    # A module another thread is still importing is in sys.modules half-made: wait for it too.
+    if module is None or getattr(module.__spec__, "_initializing", False):
+        module = await asyncio.to_thread(importlib.import_module, name)
+    return module
+
+
 def _command(name: str) -> Callable[..., Awaitable[Any]]:
     # pygls resolves a command handler's annotations at call time; `ls: Any` keeps the server
     # class out of this module's runtime imports (pygls passes the server to a param named ls).
     async def handler(ls: Any, *args: Any) -> Any:
-        from beastmode.lsp import commands
-
+        commands = await load("beastmode.lsp.commands")
         return await commands.run(ls, name, args)
 
     handler.__name__ = name.replace(".", "_")

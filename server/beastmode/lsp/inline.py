@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from beastmode.lsp.server import BeastModeServer
 
 PREFIX_LINES = 300
+SNIPPET_REFRESH_SECONDS = 0.003
+MAX_CONCURRENT_SUGGESTIONS = 6
 SUFFIX_LINES = 80
 ACCEPT_COMMAND = "beastmode.didAcceptCompletion"
 
@@ -39,15 +41,24 @@ class InlineFeature:
         self._inflight: dict[str, asyncio.Task[object]] = {}
         self._superseded: set[asyncio.Task[object]] = set()
         self._snippet_dirty: set[str] = set()
+        # At most this many suggestions in flight at once: an editor has one per document, and
+        # a burst beyond that would only queue at the model while its answers, arriving together,
+        # hold up the event loop.
+        self._upstream_slots = asyncio.Semaphore(MAX_CONCURRENT_SUGGESTIONS)
         server.document_listeners.append(self.document_changed)
 
     @property
     def pipeline(self) -> InlinePipeline | None:
-        """The pipeline, made on first use once the router is open (None if it cannot open)."""
-        if self._pipeline is None and self.server.router is not None:
-            from beastmode.completion.pipeline import InlinePipeline
+        """The pipeline, once `load_pipeline` has made it (None before, or without a router)."""
+        return self._pipeline
 
-            self._pipeline = InlinePipeline(self.server.router)
+    async def load_pipeline(self) -> InlinePipeline | None:
+        """Make the pipeline on first use, importing it off the event loop."""
+        if self._pipeline is None and self.server.router is not None:
+            from beastmode.lsp.features import load
+
+            module = await load("beastmode.completion.pipeline")
+            self._pipeline = module.InlinePipeline(self.server.router)
         return self._pipeline
 
     def document_changed(self, uri: str) -> None:
@@ -59,10 +70,18 @@ class InlineFeature:
             self._pipeline.cache.forget(uri)
 
     def _refresh_snippets(self, current_uri: str) -> None:
+        """Re-index changed documents for snippets, a few milliseconds' worth per request.
+
+        Indexing a 2,000-line document takes a few ms; after many documents opened at once, the
+        rest waits for later requests rather than stalling this one.
+        """
         assert self.pipeline is not None
+        deadline = time.monotonic() + SNIPPET_REFRESH_SECONDS
         for uri in list(self._snippet_dirty):
             if uri == current_uri:
                 continue  # the cursor's own document is not a snippet source
+            if time.monotonic() > deadline:
+                break
             self._snippet_dirty.discard(uri)
             document = self.server.documents.get(uri)
             if document is not None and document.line_count < 20_000:
@@ -73,7 +92,8 @@ class InlineFeature:
     ) -> InlineSuggestion | None:
         """The suggestion at `position`, honouring cache, debounce and supersession."""
         server = self.server
-        if not server.settings.inline.enabled or self.pipeline is None:
+        pipeline = await self.load_pipeline() if server.settings.inline.enabled else None
+        if pipeline is None:
             if server.setup_error:
                 server.show_once("setup", f"BEAST MODE: {server.setup_error}")
             return None
@@ -81,7 +101,7 @@ class InlineFeature:
         if document is None:
             return None
         request = inline_request(document, position)
-        cached = self.pipeline.cached(request)
+        cached = pipeline.cached(request)
         if cached is not None:
             return cached
         task = asyncio.current_task()
@@ -105,7 +125,8 @@ class InlineFeature:
                 if document.version != version:
                     return None  # typed on without the editor asking again: nothing to show
             self._refresh_snippets(uri)
-            return await self._ask(request, chain)
+            async with self._upstream_slots:
+                return await self._ask(request, chain)
         except asyncio.CancelledError:
             if task in self._superseded:
                 self._superseded.discard(task)

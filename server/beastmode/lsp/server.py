@@ -101,6 +101,15 @@ class BeastModeServer(LanguageServer):
             return
         self.apply_settings(self.initialization_options)
 
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """Log protocol-level errors (an unparseable message, say) instead of a pop-up.
+
+        pygls shows "Error in server" for these; the editor cannot act on them and a broken
+        client could flood the user with them. Failures that matter reach the user through the
+        request that failed or `show_once`.
+        """
+        log.warning("Ignored a message the server could not handle: %s", error)
+
     # Background work -------------------------------------------------------------------------
 
     def spawn(self, coroutine: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
@@ -188,6 +197,16 @@ class BeastModeServer(LanguageServer):
                     settings = settings.model_copy(
                         update={"models": settings.models.model_copy(update={task: None})}
                     )
+        if settings.fallback:
+            kept = [ref for ref in settings.fallback if _is_usable(ref, registered)]
+            for ref in settings.fallback:
+                if ref not in kept:
+                    self.show_once(
+                        f"unregistered:{ref}",
+                        f"Setting beastmode.fallback names {ref}, which is not registered, so it "
+                        "is skipped. Register it with `beastmode models add`.",
+                    )
+            settings = settings.model_copy(update={"fallback": kept})
         self._settings = settings
 
     def chain_for(self, task: str, override: str | None = None) -> list[str]:
@@ -298,7 +317,8 @@ class BeastModeServer(LanguageServer):
 
         async def serve() -> None:
             loop = asyncio.get_running_loop()
-            stream = asyncio.StreamReader(limit=1 << 24)
+            # The default limit (64 KiB) also caps how much unread input is buffered.
+            stream = asyncio.StreamReader()
             try:
                 await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stream), source)
                 reader: Any = _PipeReader(stream)
@@ -331,6 +351,17 @@ class BeastModeServer(LanguageServer):
             self.usage.close()
 
 
+def _warm_imports() -> None:
+    """Load what the first suggestion and code action need before the user gets there."""
+    import beastmode.completion.pipeline
+    import beastmode.lsp.actions
+    import beastmode.lsp.commands  # noqa: F401
+
+
+def _is_usable(ref: str, registered: set[str]) -> bool:
+    return not ref.startswith("custom:") or ref.removeprefix("custom:") in registered
+
+
 def _unwrap(raw: Any) -> Any:
     if isinstance(raw, dict) and isinstance(raw.get("beastmode"), dict):
         return raw["beastmode"]
@@ -357,9 +388,13 @@ class _PipeReader:
 
     async def readexactly(self, n: int) -> bytes:
         try:
-            return await self._stream.readexactly(n)
+            body = await self._stream.readexactly(n)
         except asyncio.IncompleteReadError:
             return b""
+        # Already-buffered messages would otherwise all be read in one loop iteration, and the
+        # work they start would run back to back: give the loop a turn after each message.
+        await asyncio.sleep(0)
+        return body
 
 
 class _EngineAdapter:
@@ -402,6 +437,7 @@ def build_server(environ: Mapping[str, str] | None = None) -> BeastModeServer:
             ls.show_once("setup", f"BEAST MODE: {ls.setup_error}", types.MessageType.Error)
         ls.start_local_engine()
         ls.spawn(pull_configuration(ls))
+        ls.spawn(asyncio.to_thread(_warm_imports))
         if ls.router is not None and not ls.router.catalog.registered() and not ls.settings.model:
             ls.show_once(
                 "no-model",
