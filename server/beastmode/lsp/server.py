@@ -54,6 +54,7 @@ class BeastModeServer(LanguageServer):
         self.documents = DocumentStore()
         self._settings: Settings | None = None
         self.initialization_options: Any = None
+        self.settings_pushes = 0  # didChangeConfiguration pushes so far (newer than a pull)
         self.workspace_root: Path | None = None
         self.setup_error: str | None = None
         self.registry: Registry | None = None
@@ -453,6 +454,7 @@ def build_server(environ: Mapping[str, str] | None = None) -> BeastModeServer:
     ) -> None:
         settings = params.settings
         if isinstance(settings, dict) and settings:
+            ls.settings_pushes += 1
             ls.apply_settings(settings, base=ls.initialization_options)
         else:
             ls.spawn(pull_configuration(ls))
@@ -470,6 +472,7 @@ async def pull_configuration(ls: BeastModeServer) -> None:
     workspace = ls.client_capabilities.workspace
     if not (workspace and workspace.configuration):
         return
+    asked_at = ls.settings_pushes
     try:
         result = await asyncio.wait_for(
             ls.workspace_configuration_async(
@@ -480,5 +483,7 @@ async def pull_configuration(ls: BeastModeServer) -> None:
     except Exception as exc:
         log.info("workspace/configuration failed: %s", exc)
         return
+    if ls.settings_pushes != asked_at:
+        return  # settings pushed while we waited are newer than this answer
     if result and result[0] is not None:
         ls.apply_settings(result[0], base=ls.initialization_options)
