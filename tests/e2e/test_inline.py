@@ -46,6 +46,30 @@ def type_text(client, version: int, line: int, character: int, text: str) -> Non
     )
 
 
+CLIENTS = pytest.mark.parametrize("editor", ["vscode", "neovim"])
+CAPABILITIES = {"vscode": VSCODE_LIKE, "neovim": NEOVIM_LIKE}
+
+
+async def ask(client, editor: str, line: int, character: int) -> tuple[str | None, str | None]:
+    """The suggestion as each kind of client gets it: ghost text, or a completion item."""
+    position = types.Position(line=line, character=character)
+    if editor == "vscode":
+        result = await client.text_document_inline_completion_async(inline_params(line, character))
+        if not result or not result.items:
+            return None, None
+        item = result.items[0]
+        return item.insert_text, item.command.command if item.command else None
+    listed = await client.text_document_completion_async(
+        types.CompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=URI), position=position
+        )
+    )
+    items = listed.items if isinstance(listed, types.CompletionList) else listed
+    if not items:
+        return None, None
+    return items[0].text_edit.new_text, items[0].command.command if items[0].command else None
+
+
 def fim_model(registry: Registry, fake: FakeModelServer, model_id: str = "coder") -> None:
     register(
         registry,
@@ -57,33 +81,39 @@ def fim_model(registry: Registry, fake: FakeModelServer, model_id: str = "coder"
     )
 
 
+@CLIENTS
 async def test_fim_model_suggestion_with_family_template(
-    start_client: StartClient, home_registry: Registry, fake: FakeModelServer
+    start_client: StartClient, home_registry: Registry, fake: FakeModelServer, editor: str
 ) -> None:
     fim_model(home_registry, fake)
     fake.script(Reply(text="return a + b\n\nprint(add(1, 2))"))
-    client = await start_client(settings={"model": "custom:coder"})
+    client = await start_client(
+        settings={"model": "custom:coder"}, capabilities=CAPABILITIES[editor]
+    )
     open_document(client, URI, SOURCE)
-    result = await client.text_document_inline_completion_async(inline_params(1, 4))
-    assert result is not None and result.items[0].insert_text == "return a + b"
+    text, command = await ask(client, editor, 1, 4)
+    assert text == "return a + b"
     request = fake.requests[0]
     assert request.path == "/v1/completions"
     assert (
         request.json["prompt"].startswith("<|fim_prefix|>")
         and "<|fim_suffix|>" in request.json["prompt"]
     )
-    assert result.items[0].command.command == "beastmode.didAcceptCompletion"
+    assert command == "beastmode.didAcceptCompletion"
 
 
+@CLIENTS
 async def test_chat_model_fills_the_hole(
-    start_client: StartClient, home_registry: Registry, fake: FakeModelServer
+    start_client: StartClient, home_registry: Registry, fake: FakeModelServer, editor: str
 ) -> None:
     register(home_registry, "chatty", fake.anthropic_url, provider="anthropic-compatible")
     fake.script(Reply(text="<COMPLETION>return a + b</COMPLETION>"))
-    client = await start_client(settings={"model": "custom:chatty"})
+    client = await start_client(
+        settings={"model": "custom:chatty"}, capabilities=CAPABILITIES[editor]
+    )
     open_document(client, URI, SOURCE)
-    result = await client.text_document_inline_completion_async(inline_params(1, 4))
-    assert result is not None and result.items[0].insert_text == "return a + b"
+    text, _ = await ask(client, editor, 1, 4)
+    assert text == "return a + b"
     assert fake.requests[0].path == "/v1/messages"
     assert "<QUERY>" in fake.requests[0].json["messages"][0]["content"]
 
@@ -166,8 +196,9 @@ def test_cancel_request_aborts_the_upstream_call(
         raw.close()
 
 
+@CLIENTS
 async def test_falls_back_to_the_next_model_when_the_first_times_out(
-    start_client: StartClient, home_registry: Registry, fake: FakeModelServer
+    start_client: StartClient, home_registry: Registry, fake: FakeModelServer, editor: str
 ) -> None:
     fim_model(home_registry, fake, "slow")
     fim_model(home_registry, fake, "quick")
@@ -183,13 +214,14 @@ async def test_falls_back_to_the_next_model_when_the_first_times_out(
             "model": "custom:slow",
             "fallback": ["custom:quick"],
             "timeouts": {"completionMs": 1500},
-        }
+        },
+        capabilities=CAPABILITIES[editor],
     )
     open_document(client, URI, SOURCE)
     started = time.monotonic()
-    result = await client.text_document_inline_completion_async(inline_params(1, 4))
+    text, _ = await ask(client, editor, 1, 4)
     assert time.monotonic() - started < 1.5
-    assert result is not None and result.items[0].insert_text == "return a + b"
+    assert text == "return a + b"
     assert len(fake.requests) == 2
 
 

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 from lsprotocol import types
@@ -10,6 +15,7 @@ from pytest_lsp import LanguageClient
 
 from tests.e2e.conftest import StartClient
 from tests.e2e.rawclient import RawClient
+from tests.fakes import closed_port
 
 
 async def test_initialize_advertises_inline_completion_and_code_actions(
@@ -90,3 +96,43 @@ async def test_bad_settings_give_a_message_and_defaults(start_client: StartClien
         types.ExecuteCommandParams(command="beastmode.listModels", arguments=[{}])
     )
     assert result["models"] == []
+
+
+def test_tcp_mode_serves_the_same_protocol(server_env: dict[str, str], workspace: Path) -> None:
+    port = closed_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "beastmode", "--tcp", f"127.0.0.1:{port}"],
+        env=server_env,
+        cwd=workspace,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        for _ in range(100):
+            try:
+                sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+                break
+            except ConnectionRefusedError:
+                time.sleep(0.05)
+        else:
+            raise AssertionError("the server never listened")
+        body = json.dumps(
+            {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "initialize",
+                "params": {"processId": None, "rootUri": None, "capabilities": {}},
+            }
+        ).encode()
+        sock.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        received = b""
+        while b"serverInfo" not in received:
+            chunk = sock.recv(65536)
+            assert chunk, received
+            received += chunk
+        assert b'"name": "beastmode"' in received or b'"name":"beastmode"' in received
+        sock.close()
+    finally:
+        process.kill()
+        stdout, _ = process.communicate(timeout=10)
+    assert stdout == b""  # stdout is never used for logs
