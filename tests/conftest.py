@@ -16,12 +16,32 @@ from tests.fakes import FakeModelServer
 CANARY_KEY = "sk-canary-7f3c9e1d2b4a6f8e0d1c3b5a7f9e2d4c"
 
 
+def private_environ(home: Path) -> dict[str, str]:
+    """The environment minus keys and base URLs, with its own BEASTMODE_HOME."""
+    env = {k: v for k, v in os.environ.items() if k not in _PRIVATE}
+    env["BEASTMODE_HOME"] = str(home)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
 @pytest.fixture
 def environ(tmp_path: Path) -> dict[str, str]:
     """An environment with a fresh BEASTMODE_HOME and no provider keys."""
-    env = {k: v for k, v in os.environ.items() if k not in _PRIVATE}
-    env["BEASTMODE_HOME"] = str(tmp_path / "home")
-    return env
+    return private_environ(tmp_path / "home")
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """An empty workspace folder."""
+    root = tmp_path / "workspace"
+    root.mkdir()
+    return root
+
+
+@pytest.fixture
+def server_env(environ: dict[str, str]) -> dict[str, str]:
+    """A server process's environment: the test's private home, nothing secret."""
+    return dict(environ)
 
 
 _PRIVATE = {

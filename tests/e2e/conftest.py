@@ -84,20 +84,6 @@ NEOVIM_LIKE = types.ClientCapabilities(
 
 
 @pytest.fixture
-def workspace(tmp_path: Path) -> Path:
-    """An empty workspace folder."""
-    root = tmp_path / "workspace"
-    root.mkdir()
-    return root
-
-
-@pytest.fixture
-def server_env(environ: dict[str, str]) -> dict[str, str]:
-    """The server process's environment: a private BEASTMODE_HOME (pytest-lsp replaces env)."""
-    return {**environ, "PYTHONUNBUFFERED": "1"}
-
-
-@pytest.fixture
 def home_registry(server_env: dict[str, str]) -> Registry:
     """The registry the server process will use (write to it before starting the client)."""
     return Registry.open(server_env)

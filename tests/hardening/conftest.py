@@ -1,40 +1,16 @@
-"""Fixtures for the hardening suite: a private home, a workspace, and servers driven raw."""
+"""Fixtures for the hardening suite: servers driven raw (home and workspace come from tests/conftest.py)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import _PRIVATE
 from tests.hardening.client import SERVER_COMMAND, LspProcess
 
 StartServer = Callable[..., LspProcess]
-
-
-def private_environ(home: Path) -> dict[str, str]:
-    """The test process's environment without keys or base URLs, with its own home."""
-    env = {k: v for k, v in os.environ.items() if k not in _PRIVATE}
-    env["BEASTMODE_HOME"] = str(home)
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
-@pytest.fixture
-def workspace(tmp_path: Path) -> Path:
-    """An empty workspace folder."""
-    root = tmp_path / "workspace"
-    root.mkdir()
-    return root
-
-
-@pytest.fixture
-def server_env(environ: dict[str, str]) -> dict[str, str]:
-    """The server's environment: the test's private BEASTMODE_HOME and nothing secret."""
-    return {**environ, "PYTHONUNBUFFERED": "1"}
 
 
 @pytest.fixture

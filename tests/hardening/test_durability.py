@@ -21,9 +21,8 @@ import time
 from pathlib import Path
 
 from beastmode.registry import Registry
-from tests.conftest import CANARY_KEY
+from tests.conftest import CANARY_KEY, private_environ
 from tests.hardening.client import LspProcess, unhandled_errors
-from tests.hardening.conftest import private_environ
 
 KILLS = 24
 SEED = 7_2025

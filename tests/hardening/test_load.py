@@ -27,10 +27,9 @@ from typing import Any
 import pytest
 
 from beastmode.registry import Registry
-from tests.conftest import register
+from tests.conftest import private_environ, register
 from tests.fakes import FakeModelServer, Reply
 from tests.hardening.client import STALL_PROBE, LspProcess, unhandled_errors
-from tests.hardening.conftest import private_environ
 
 DOCUMENTS = 20
 REQUESTS = 100

@@ -23,10 +23,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from beastmode.registry import Registry
-from tests.conftest import register
+from tests.conftest import private_environ, register
 from tests.fakes import FakeModelServer, Reply
 from tests.hardening.client import LspProcess, unhandled_errors
-from tests.hardening.conftest import private_environ
 
 EXAMPLES = 400
 BATCH = (4, 30)

@@ -18,10 +18,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import CANARY_KEY
+from tests.conftest import CANARY_KEY, private_environ
 from tests.fakes import FakeModelServer, Fault, Reply
 from tests.hardening.client import LspProcess, unhandled_errors
-from tests.hardening.conftest import private_environ
 
 # Any recognisable piece of the key counts as a leak, not only the whole of it.
 CANARY_PIECES = [CANARY_KEY, CANARY_KEY[10:26], CANARY_KEY[-16:]]

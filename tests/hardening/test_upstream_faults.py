@@ -19,10 +19,9 @@ from typing import Any
 import pytest
 
 from beastmode.registry import Registry
-from tests.conftest import register
+from tests.conftest import private_environ, register
 from tests.fakes import FakeModelServer, Fault, RecordedRequest, Reply, closed_port
 from tests.hardening.client import LspProcess, unhandled_errors
-from tests.hardening.conftest import private_environ
 
 COMPLETION_MS = 1500
 GENERATION_MS = 2500

@@ -22,10 +22,9 @@ from typing import Any
 import pytest
 
 from beastmode.registry import Registry
-from tests.conftest import CANARY_KEY, register
+from tests.conftest import CANARY_KEY, private_environ, register
 from tests.fakes import FakeModelServer, RecordedRequest, Reply
 from tests.hardening.client import EDITOR_CAPABILITIES, LspProcess, unhandled_errors
-from tests.hardening.conftest import private_environ
 
 USER_OPENAI_KEY = "sk-user-openai-0123456789abcdef"
 ATTACKER_KEY = "sk-attacker-key-000000000000"
