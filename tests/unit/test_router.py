@@ -281,3 +281,39 @@ def test_build_chain(
     }
     args.update(kwargs)
     assert build_chain(task, environ=env, **args) == expected  # type: ignore[arg-type]
+
+
+async def test_usage_rows_do_not_reset_cooldowns_or_reload_credentials(
+    router: Router, fake: FakeModelServer, two_models: None
+) -> None:
+    now = [0.0]
+    router.cooldowns._clock = lambda: now[0]
+    router.catalog._clock = lambda: now[0]
+    fake.set_responder(
+        lambda req: Reply(status=503) if req.path.endswith("/chat/completions") else Reply(text="b")
+    )
+    for _ in range(3):
+        await router.complete("chat", ["custom:primary", "custom:backup"], chat, Timeouts())
+    assert router.usage is not None and router.usage.flush()  # another connection wrote rows
+    now[0] += 5  # past the catalog's cross-process check interval, inside the cooldown
+    statements: list[str] = []
+    router.registry._db.set_trace_callback(statements.append)
+    result = await router.complete("chat", ["custom:primary", "custom:backup"], chat, Timeouts())
+    router.registry._db.set_trace_callback(None)
+    assert "skipped" in str(result.attempts[0].error)
+    assert not [s for s in statements if "FROM models" in s]
+
+
+async def test_a_registration_in_another_process_is_seen_within_a_second(
+    router: Router, environ: dict[str, str], fake: FakeModelServer
+) -> None:
+    now = [0.0]
+    router.catalog._clock = lambda: now[0]
+    with pytest.raises(errors.AllModelsFailed, match="Custom model not found"):
+        await router.complete("chat", ["custom:late"], chat, Timeouts())
+    other = Registry.open(environ)  # another process's connection
+    register(other, "late", fake.openai_chat_url)
+    other.close()
+    now[0] += 1.5
+    result = await router.complete("chat", ["custom:late"], chat, Timeouts())
+    assert result.model.ref == "custom:late"

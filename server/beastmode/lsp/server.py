@@ -313,11 +313,18 @@ class BeastModeServer(LanguageServer):
         say) falls back to pygls's reader.
         """
         self._stop_event = threading.Event()
-        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+        sink = stdout or sys.stdout.buffer
+        self.protocol.set_writer(StdoutWriter(sink))
         source = stdin or sys.stdin.buffer
 
         async def serve() -> None:
             loop = asyncio.get_running_loop()
+            try:
+                # Writes through an asyncio transport never block the loop on a slow reader.
+                transport, _ = await loop.connect_write_pipe(asyncio.Protocol, sink)
+                self.protocol.set_writer(_PipeWriter(transport))
+            except (ValueError, OSError):
+                pass  # not a pipe: keep the blocking writer
             # The default limit (64 KiB) also caps how much unread input is buffered.
             stream = asyncio.StreamReader()
             try:
@@ -376,6 +383,19 @@ def _deep_merge(base: Any, override: Any) -> Any:
     for key, value in override.items():
         merged[key] = _deep_merge(base.get(key), value)
     return merged
+
+
+class _PipeWriter:
+    """pygls's writer interface over an asyncio write transport (buffers, never blocks)."""
+
+    def __init__(self, transport: asyncio.WriteTransport) -> None:
+        self._transport = transport
+
+    def write(self, data: bytes) -> None:
+        self._transport.write(data)
+
+    def close(self) -> None:
+        self._transport.close()
 
 
 class _PipeReader:

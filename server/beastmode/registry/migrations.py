@@ -90,7 +90,22 @@ def m004_chat(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX chat_session ON chat_messages (session_id, id)")
 
 
-MIGRATIONS: tuple[Migration, ...] = (m001_models, m002_defaults, m003_usage, m004_chat)
+def m005_models_version(db: sqlite3.Connection) -> None:
+    """A counter bumped with every change to models or defaults, so readers can cache them.
+
+    (SQLite's `PRAGMA data_version` also moves on every usage row written, which is far too often.)
+    """
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)")
+    db.execute("INSERT INTO meta (key, value) VALUES ('models_version', 0)")
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    m001_models,
+    m002_defaults,
+    m003_usage,
+    m004_chat,
+    m005_models_version,
+)
 
 
 def migrate(db: sqlite3.Connection) -> list[str]:

@@ -96,16 +96,21 @@ class Registry:
             self._db.close()
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self, *, models_changed: bool = False) -> Iterator[sqlite3.Connection]:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
+                if models_changed:
+                    self._db.execute(
+                        "UPDATE meta SET value = value + 1 WHERE key = 'models_version'"
+                    )
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
-            self._local_writes += 1
+            if models_changed:
+                self._local_writes += 1
 
     @contextmanager
     def read_connection(self) -> Iterator[sqlite3.Connection]:
@@ -115,14 +120,16 @@ class Registry:
 
     @property
     def local_writes(self) -> int:
-        """How many writes this process has committed (free to read, no database access)."""
+        """How many model/default changes this process committed (free to read, no query)."""
         return self._local_writes
 
     def change_counter(self) -> tuple[int, int]:
-        """A value that changes whenever this or another process changed the database."""
+        """A value that changes whenever this or another process changed models or defaults."""
         with self._lock:
-            (data_version,) = self._db.execute("PRAGMA data_version").fetchone()
-            return int(data_version), self._local_writes
+            (version,) = self._db.execute(
+                "SELECT value FROM meta WHERE key = 'models_version'"
+            ).fetchone()
+            return int(version), self._local_writes
 
     # Models -------------------------------------------------------------------------------
 
@@ -160,7 +167,7 @@ class Registry:
             "api_key_token = excluded.api_key_token",
             "api_key_token = COALESCE(excluded.api_key_token, models.api_key_token)",
         )
-        with self._write() as db:
+        with self._write(models_changed=True) as db:
             db.execute(
                 f"INSERT INTO models ({columns}) VALUES ({placeholders}) "
                 f"ON CONFLICT (model_id) DO UPDATE SET {updates}",
@@ -193,7 +200,7 @@ class Registry:
 
     def remove(self, model_id: str) -> None:
         """Delete a model (and any task default naming it), or ModelNotFoundError."""
-        with self._write() as db:
+        with self._write(models_changed=True) as db:
             deleted = db.execute("DELETE FROM models WHERE model_id = ?", (model_id,)).rowcount
             db.execute("DELETE FROM defaults WHERE model_ref = ?", (f"custom:{model_id}",))
         if not deleted:
@@ -230,7 +237,7 @@ class Registry:
         """Re-encrypt every stored key under the first key (of `keyring` if given); count them."""
         if keyring is not None:
             self._keyring = keyring
-        with self._write() as db:
+        with self._write(models_changed=True) as db:
             rows = db.execute(
                 "SELECT model_id, api_key_token FROM models WHERE api_key_token IS NOT NULL"
             ).fetchall()
@@ -248,7 +255,7 @@ class Registry:
 
     def set_default(self, task: str, model_ref: str) -> None:
         """Make `model_ref` the default model for `task` (`*` for every task)."""
-        with self._write() as db:
+        with self._write(models_changed=True) as db:
             db.execute(
                 "INSERT INTO defaults (task, model_ref) VALUES (?, ?) "
                 "ON CONFLICT (task) DO UPDATE SET model_ref = excluded.model_ref",

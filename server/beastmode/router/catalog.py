@@ -75,7 +75,8 @@ class ModelCatalog:
         """Attach (or detach) the embedded engine that serves `local`."""
         self._engine = engine
 
-    def _refresh(self) -> None:
+    def refresh(self) -> None:
+        """Reload credentials if the registry changed (this process at once, others within 1 s)."""
         now = self._clock()
         local_writes_changed = (
             self._seen_version is None or self._registry.local_writes != self._seen_version[1]
@@ -94,12 +95,12 @@ class ModelCatalog:
 
     def registered(self) -> dict[str, Credentials]:
         """The registered models (with keys) as currently known."""
-        self._refresh()
+        self.refresh()
         return dict(self._credentials)
 
     def defaults(self) -> dict[str, str]:
         """The stored default model per task, as currently known."""
-        self._refresh()
+        self.refresh()
         return dict(self._defaults)
 
     def resolve(self, ref_text: str) -> tuple[ModelInfo, Provider]:
@@ -128,7 +129,7 @@ class ModelCatalog:
         return self._provider_model(ref.kind, ref.name)
 
     def _custom(self, model_id: str) -> tuple[ModelInfo, Provider]:
-        self._refresh()
+        self.refresh()
         credentials = self._credentials.get(model_id)
         if credentials is None:
             raise ModelNotFoundError(model_id)

@@ -16,6 +16,7 @@ from beastmode.errors import (
     DecryptionError,
     InvalidRequest,
     ModelNotFoundError,
+    ModelUnavailableError,
     RateLimited,
 )
 
@@ -75,15 +76,21 @@ class Cooldowns:
         self._health.pop(ref, None)
 
     def record_failure(self, ref: str, error: BeastModeError) -> None:
-        """Count a failure; start or extend a cooldown when the model keeps failing."""
+        """Count a failure; start or extend a cooldown when the model keeps failing.
+
+        Failures found without calling the model (not registered, key not decryptable, no
+        provider key) cost nothing to find again and are not counted: the next request re-checks.
+        """
+        if isinstance(error, ModelNotFoundError | DecryptionError | ModelUnavailableError):
+            return
         health = self._health.setdefault(ref, _Health())
         health.consecutive_failures += 1
         now = self._clock()
         if isinstance(error, RateLimited) and error.retry_after:
             health.cooling_until = max(health.cooling_until, now + error.retry_after)
             return
-        # A bad key or a missing model will not fix itself until it is registered again.
-        immediate = isinstance(error, AuthenticationFailed | DecryptionError | ModelNotFoundError)
+        # A rejected key will not fix itself until the model is registered again.
+        immediate = isinstance(error, AuthenticationFailed)
         if immediate or health.consecutive_failures >= self._threshold:
             health.penalty_seconds = min(
                 self._max, health.penalty_seconds * 2 if health.penalty_seconds else self._base
