@@ -9,7 +9,6 @@ import { after, before, describe, test } from "node:test";
 import { environment, launchBrowser, MODEL_TEXT, startBackend, startCodeServer, stopProcess, userSettings } from "./harness.mjs";
 import {
   answerStep,
-  ghostText,
   notification,
   openFile,
   openWorkbench,
@@ -99,7 +98,8 @@ describe("BEAST MODE in VS Code", { timeout: 240_000 }, () => {
       const shown = await triggerInlineSuggestion(page);
       assert.equal(shown.trim(), MODEL_TEXT);
       await page.keyboard.press("Tab");
-      assert.equal(await ghostText(page), "");
+      // (No check that the ghost text is gone: VS Code asks again at the new cursor at once, and
+      // the fake model, which always answers the same text, may already be shown there.)
       await save(page);
       assert.equal(readFileSync(file, "utf8"), `def add(a, b):\n    ${MODEL_TEXT}`);
       // The suggestion's model and latency reach the status bar.
