@@ -380,7 +380,10 @@ def _warm_imports() -> None:
     worker thread still holds the GIL while it compiles, so a thread would not avoid it).
     """
     for name in WARM_MODULES:
-        importlib.import_module(name)
+        try:
+            importlib.import_module(name)
+        except ImportError:  # another httpcore/anyio layout: that module just loads later
+            log.debug("Could not preload %s", name)
 
 
 def _is_usable(ref: str, registered: set[str]) -> bool:
