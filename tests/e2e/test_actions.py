@@ -422,3 +422,25 @@ async def run_command(client: LanguageClient, command: str, arguments: dict[str,
     return await client.workspace_execute_command_async(
         types.ExecuteCommandParams(command=command, arguments=[arguments])
     )
+
+
+async def test_code_too_large_for_the_model_is_not_sent_and_the_message_says_why(
+    start_client: StartClient, workspace: Path, home_registry: Registry, fake: FakeModelServer
+) -> None:
+    register(home_registry, "small", fake.openai_chat_url, context_window=512, max_tokens=64)
+    client = await start_client(settings={"models": {"refactor": "custom:small"}, "fallback": []})
+    read_code_actions_like_editors(client)
+    body = "".join(f"    total += value_{i} * weight_{i}  # step {i}\n" for i in range(200))
+    source = f"def big(values):\n    total = 0\n{body}    return total\n"
+    path = workspace / "big.py"
+    path.write_text(source)
+    open_document(client, path.as_uri(), source)
+    (refactor,) = [
+        a for a in await code_actions(client, path.as_uri(), at(5, 4)) if "Refactor" in a.title
+    ]
+    with pytest.raises(JsonRpcException) as raised:
+        await client.code_action_resolve_async(refactor)
+    assert "does not fit custom:small's context window of 512 tokens" in raised.value.message
+    assert "select less code" in raised.value.message
+    assert fake.requests == []
+    assert client.applied_edits == []  # type: ignore[attr-defined]

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 from pygls.exceptions import JsonRpcException
 
-from beastmode.errors import BeastModeError
-from beastmode.generation.messages import PromptMessages
+from beastmode.errors import BeastModeError, ModelUnavailableError
+from beastmode.generation.messages import PromptMessages, prompt_tokens
 from beastmode.lsp.progress import WorkDone
 from beastmode.providers.base import ChatRequest
 from beastmode.router import ModelInfo, RoutedResult, Router
@@ -48,7 +48,18 @@ def prompt_budget(info: ModelInfo) -> int:
 
 
 def chat_request(prompt: PromptMessages, info: ModelInfo) -> ChatRequest:
-    """A router request for a prompt, with the model's own answer length and temperature."""
+    """A router request for a prompt, with the model's own answer length and temperature.
+
+    A prompt the model cannot take (the code alone is larger than its window) is not sent: the
+    router moves on to the next model, and the message says what to do if none can take it.
+    """
+    needed = prompt_tokens(prompt)
+    if needed > info.context_window - min(info.max_tokens, info.context_window // 4):
+        raise ModelUnavailableError(
+            f"The request (about {needed} tokens) does not fit {info.ref}'s context window of "
+            f"{info.context_window} tokens: select less code, or use a model with a larger "
+            "window (`context_window` when registering)"
+        )
     return ChatRequest(
         messages=tuple((role, text) for role, text in prompt.messages),  # type: ignore[misc]
         system=prompt.system,
