@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import unquote, urlsplit
 
 from lsprotocol import types
-from pygls.io_ import StdinAsyncReader, StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
 
 from beastmode import __version__
@@ -319,49 +318,10 @@ class BeastModeServer(LanguageServer):
         threading.Thread(target=scan, name="beastmode-scan", daemon=True).start()
 
     def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
-        """Serve LSP over stdio, reading stdin on the event loop itself.
+        """Serve LSP over stdio with non-blocking pipes (see `lsp/transport.py`)."""
+        from beastmode.lsp.transport import serve_stdio
 
-        pygls 2.1.1 reads stdin through its thread pool, three thread hops per message; an
-        asyncio pipe reader takes those off every keystroke. Stdin that is not a pipe (a file,
-        say) falls back to pygls's reader.
-        """
-        self._stop_event = threading.Event()
-        sink = stdout or sys.stdout.buffer
-        self.protocol.set_writer(StdoutWriter(sink))
-        source = stdin or sys.stdin.buffer
-
-        async def serve() -> None:
-            loop = asyncio.get_running_loop()
-            try:
-                # Writes through an asyncio transport never block the loop on a slow reader.
-                transport, _ = await loop.connect_write_pipe(asyncio.Protocol, sink)
-                self.protocol.set_writer(_PipeWriter(transport))
-            except (ValueError, OSError):
-                pass  # not a pipe: keep the blocking writer
-            # The default limit (64 KiB) also caps how much unread input is buffered.
-            stream = asyncio.StreamReader()
-            try:
-                await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stream), source)
-                reader: Any = _PipeReader(stream)
-            except (ValueError, OSError):
-                reader = StdinAsyncReader(source, self.thread_pool)
-            assert self._stop_event is not None
-            await run_async(
-                stop_event=self._stop_event,
-                reader=reader,
-                protocol=self.protocol,
-                logger=log,
-                error_handler=self.report_server_error,
-            )
-
-        try:
-            asyncio.run(serve())
-        except BrokenPipeError:
-            log.error("Connection to the client is lost; shutting down.")
-        except (KeyboardInterrupt, SystemExit):
-            pass
-        finally:
-            self.shutdown()  # type: ignore[no-untyped-call]
+        serve_stdio(self, stdin or sys.stdin.buffer, stdout or sys.stdout.buffer)
 
     async def close(self) -> None:
         """Release connections and finish writing usage."""
@@ -403,39 +363,6 @@ def _deep_merge(base: Any, override: Any) -> Any:
     for key, value in override.items():
         merged[key] = _deep_merge(base.get(key), value)
     return merged
-
-
-class _PipeWriter:
-    """pygls's writer interface over an asyncio write transport (buffers, never blocks)."""
-
-    def __init__(self, transport: asyncio.WriteTransport) -> None:
-        self._transport = transport
-
-    def write(self, data: bytes) -> None:
-        self._transport.write(data)
-
-    def close(self) -> None:
-        self._transport.close()
-
-
-class _PipeReader:
-    """pygls's reader interface over an asyncio stream; end of input reads as b''."""
-
-    def __init__(self, stream: asyncio.StreamReader) -> None:
-        self._stream = stream
-
-    async def readline(self) -> bytes:
-        return await self._stream.readline()
-
-    async def readexactly(self, n: int) -> bytes:
-        try:
-            body = await self._stream.readexactly(n)
-        except asyncio.IncompleteReadError:
-            return b""
-        # Already-buffered messages would otherwise all be read in one loop iteration, and the
-        # work they start would run back to back: give the loop a turn after each message.
-        await asyncio.sleep(0)
-        return body
 
 
 class _EngineAdapter:
