@@ -324,3 +324,28 @@ async def test_dead_custom_model_falls_through_to_local_within_the_deadline(
     assert result is not None and result.items[0].insert_text.startswith("in(")
     assert elapsed < 0.8 + 0.3  # the deadline plus one stdio round trip on a busy machine
     assert len(fake.requests) == 1
+
+
+async def test_similar_code_from_other_open_files_goes_into_the_prompt(
+    start_client: StartClient, home_registry: Registry, fake: FakeModelServer, workspace: Path
+) -> None:
+    fim_model(home_registry, fake)
+    fake.default_reply = Reply(text="return price * quantity")
+    client = await start_client(settings={"model": "custom:coder"})
+    helper = "def order_total(price, quantity, discount):\n    return price * quantity - discount\n"
+    open_document(client, (workspace / "pricing" / "helpers.py").as_uri(), helper)
+    here = (workspace / "cart.py").as_uri()
+    open_document(client, here, "def line_total(price, quantity):\n    ")
+    result = await client.text_document_inline_completion_async(
+        types.InlineCompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=here),
+            position=types.Position(line=1, character=4),
+            context=types.InlineCompletionContext(
+                trigger_kind=types.InlineCompletionTriggerKind.Invoked
+            ),
+        )
+    )
+    assert result is not None and result.items[0].insert_text == "return price * quantity"
+    prompt = fake.requests[0].json["prompt"]
+    assert "pricing/helpers.py" in prompt and "file://" not in prompt
+    assert "return price * quantity - discount" in prompt

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from beastmode.completion.mode import Mode
-from beastmode.completion.pipeline import InlineRequest, build_model_request
+from beastmode.completion.pipeline import InlineRequest, build_model_request, display_path
 from beastmode.providers.base import ChatRequest, FimRequest
 from beastmode.router import ModelInfo
 
@@ -74,3 +74,10 @@ def test_prompt_is_cut_to_the_model_budget() -> None:
     )
     assert isinstance(request, FimRequest)
     assert len(request.prompt) / 3.5 <= 1024 - 64 and request.prompt.count("y = ") == 1
+
+
+def test_snippet_files_are_named_relative_to_the_workspace() -> None:
+    assert display_path("file:///w/pkg/util.py", "/w") == "pkg/util.py"
+    assert display_path("file:///elsewhere/x.py", "/w") == "/elsewhere/x.py"
+    assert display_path("file:///w/a%20b.py", "/w/") == "a b.py"
+    assert display_path("untitled:Untitled-1", "/w") == "untitled:Untitled-1"

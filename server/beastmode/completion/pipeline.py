@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from urllib.parse import unquote, urlsplit
 
 from beastmode.completion.budget import fit_to_budget, prompt_token_budget
 from beastmode.completion.cache import TypedThroughCache
@@ -61,10 +62,11 @@ class InlineSuggestion:
 class InlinePipeline:
     """Produces inline suggestions through the router; holds the cache and snippet index."""
 
-    def __init__(self, router: Router) -> None:
+    def __init__(self, router: Router, *, workspace_root: str | None = None) -> None:
         self.router = router
         self.cache = TypedThroughCache()
         self.snippets = SnippetIndex()
+        self.workspace_root = workspace_root
         self.last_model: str | None = None
         self._closing: set[asyncio.Task[None]] = set()
 
@@ -92,9 +94,14 @@ class InlinePipeline:
             request.line_prefix, request.line_suffix, setting=multiline, language=request.language
         )
         window = "\n".join(request.prefix.splitlines()[-CURSOR_WINDOW_LINES:])
-        snippets = (
-            self.snippets.query(window, exclude_path=request.uri) if len(self.snippets) > 1 else []
-        )
+        snippets = [
+            replace(snippet, path=display_path(snippet.path, self.workspace_root))
+            for snippet in (
+                self.snippets.query(window, exclude_path=request.uri)
+                if len(self.snippets)
+                else []
+            )
+        ]
 
         def build(info: ModelInfo) -> ModelRequest:
             return build_model_request(info, request, mode, snippets)
@@ -161,6 +168,18 @@ class InlinePipeline:
         )
         latency = round((time.monotonic() - started) * 1000, 1)
         return InlineSuggestion(cleaned, model.ref, latency, routed.fell_back, routed.request_id)
+
+
+def display_path(uri: str, workspace_root: str | None) -> str:
+    """How a model sees another file's name: workspace-relative when it can be, else the path."""
+    if not uri.startswith("file://"):
+        return uri
+    path = unquote(urlsplit(uri).path)
+    if workspace_root:
+        root = workspace_root.rstrip("/") + "/"
+        if path.startswith(root):
+            return path[len(root) :]
+    return path
 
 
 def _is_chat(info: ModelInfo) -> bool:

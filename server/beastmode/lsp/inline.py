@@ -58,7 +58,10 @@ class InlineFeature:
             from beastmode.lsp.features import load
 
             module = await load("beastmode.completion.pipeline")
-            self._pipeline = module.InlinePipeline(self.server.router)
+            root = self.server.workspace_root
+            self._pipeline = module.InlinePipeline(
+                self.server.router, workspace_root=str(root) if root else None
+            )
         return self._pipeline
 
     def document_changed(self, uri: str) -> None:
