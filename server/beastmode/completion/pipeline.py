@@ -97,9 +97,7 @@ class InlinePipeline:
         snippets = [
             replace(snippet, path=display_path(snippet.path, self.workspace_root))
             for snippet in (
-                self.snippets.query(window, exclude_path=request.uri)
-                if len(self.snippets)
-                else []
+                self.snippets.query(window, exclude_path=request.uri) if len(self.snippets) else []
             )
         ]
 
