@@ -74,6 +74,19 @@ class RawClient:
                     raise TimeoutError(f"no response to {msg_id!r}")
                 self._lock.wait(remaining)
 
+    def request_from_server(self, method: str, timeout: float = 10.0) -> dict[str, Any]:
+        """Wait for a request the server sent (e.g. workspace/configuration); not answered."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while True:
+                for message in self.received:
+                    if message.get("method") == method and "id" in message:
+                        return message
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"the server never sent {method}")
+                self._lock.wait(remaining)
+
     def initialize(self, root: Path, options: dict[str, Any] | None = None) -> None:
         capabilities = {
             "textDocument": {"inlineCompletion": {}},

@@ -349,3 +349,73 @@ async def test_similar_code_from_other_open_files_goes_into_the_prompt(
     prompt = fake.requests[0].json["prompt"]
     assert "pricing/helpers.py" in prompt and "file://" not in prompt
     assert "return price * quantity - discount" in prompt
+
+
+def test_a_late_configuration_answer_does_not_undo_a_newer_push(
+    server_env: dict[str, str], workspace: Path, home_registry: Registry, fake: FakeModelServer
+) -> None:
+    fim_model(home_registry, fake, "one")
+    register(
+        home_registry,
+        "two",
+        fake.openai_chat_url,
+        api_key=None,
+        completions_url=fake.openai_completions_url,
+        upstream_model="starcoder2:3b",
+    )
+    fake.default_reply = Reply(text="return a + b")
+    raw = RawClient(server_env, workspace)
+    try:
+        raw.send(
+            {
+                "id": "init",
+                "method": "initialize",
+                "params": {
+                    "processId": None,
+                    "rootUri": workspace.as_uri(),
+                    "capabilities": {
+                        "workspace": {"configuration": True},
+                        "textDocument": {"inlineCompletion": {}},
+                    },
+                },
+            }
+        )
+        raw.response("init")
+        raw.send({"method": "initialized", "params": {}})
+        pull = raw.request_from_server("workspace/configuration")  # left unanswered for now
+        raw.send(
+            {
+                "method": "workspace/didChangeConfiguration",
+                "params": {"settings": {"model": "custom:two"}},
+            }
+        )
+        raw.send({"jsonrpc": "2.0", "id": pull["id"], "result": [{"model": "custom:one"}]})
+        time.sleep(0.3)  # the late answer is surely handled before the request below
+        raw.send(
+            {
+                "method": "textDocument/didOpen",
+                "params": {
+                    "textDocument": {
+                        "uri": URI,
+                        "languageId": "python",
+                        "version": 1,
+                        "text": SOURCE,
+                    }
+                },
+            }
+        )
+        raw.send(
+            {
+                "id": "ask",
+                "method": "textDocument/inlineCompletion",
+                "params": {
+                    "textDocument": {"uri": URI},
+                    "position": {"line": 1, "character": 4},
+                    "context": {"triggerKind": 1},
+                },
+            }
+        )
+        assert raw.response("ask")["result"]["items"][0]["insertText"] == "return a + b"
+    finally:
+        raw.close()
+    assert [r.json["model"] for r in fake.requests] == ["starcoder2:3b"]
