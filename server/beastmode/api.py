@@ -11,17 +11,21 @@
     asyncio.run(main())
 
 `BeastMode` opens the same registry, key and usage database as the editor (`BEASTMODE_HOME`), so
-calls made here appear in `beastmode usage`.
+calls made here appear in `beastmode usage`. Context `files` are read through the workspace
+guard (`beastmode.guard`) rooted at `workspace` (default: the current directory): a file outside
+it, inside `.git`, not a regular file or too large raises `PathRefusedError`.
 """
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
 from beastmode.generation.messages import build_chat_prompt
+from beastmode.guard import WorkspaceGuard
 from beastmode.providers.base import ChatRequest, ModelRequest
 from beastmode.registry.store import Registry
 from beastmode.router.catalog import ModelInfo
@@ -43,7 +47,11 @@ class ChatReply:
 class BeastMode:
     """The registry, router and usage recorder of one BEASTMODE_HOME, for scripts."""
 
-    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, environ: Mapping[str, str] | None = None, *, workspace: str | Path | None = None
+    ) -> None:
+        self.workspace = Path(workspace if workspace is not None else Path.cwd()).absolute()
+        self.guard = WorkspaceGuard([self.workspace])
         self.registry = Registry.open(environ)
         self.usage = UsageRecorder(self.registry.path)
         self.router = Router(self.registry, self.usage, environ=environ)
@@ -74,8 +82,11 @@ class BeastMode:
         fallback: Sequence[str] | None = None,
         timeout_seconds: float = 120.0,
     ) -> ChatReply:
-        """Ask `model` (default: the stored chat default) about `message`, with files as context."""
-        contents = [(str(path), Path(path).read_text(errors="replace")) for path in files]
+        """Ask `model` (default: the stored chat default) about `message`, with files as context.
+
+        Relative `files` are taken from the workspace; each is read through the guard.
+        """
+        contents = [(str(path), self._read(path)) for path in files]
         chain = build_chain(
             "chat",
             task_model=model,
@@ -105,12 +116,24 @@ class BeastMode:
         )
         return ChatReply(result.text, result.model.ref, result.fell_back)
 
+    def _read(self, path: str | Path) -> str:
+        data = self.guard.read_bytes(self.workspace / path)
+        if data is None:
+            raise FileNotFoundError(errno.ENOENT, "No such file", str(path))
+        return data.decode("utf-8", errors="replace")
+
     async def test(self, model: str) -> TestResult:
         """Check that `model` answers (no fallback), and how fast."""
         return await self.router.test_model(model)
 
 
-async def chat(message: str, *, model: str | None = None, files: Sequence[str | Path] = ()) -> str:
+async def chat(
+    message: str,
+    *,
+    model: str | None = None,
+    files: Sequence[str | Path] = (),
+    workspace: str | Path | None = None,
+) -> str:
     """One-shot chat: open BEASTMODE_HOME, ask, close; returns the reply text."""
-    async with BeastMode() as beast:
+    async with BeastMode(workspace=workspace) as beast:
         return (await beast.chat(message, model=model, files=files)).text

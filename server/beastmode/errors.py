@@ -25,7 +25,8 @@ next. The tree, in the manner of httpx's own::
     │   └── UpstreamStreamError     an in-band error event inside a 200 stream
     ├── AllModelsFailed             the router ran out of models; carries each attempt's error
     ├── ModelOutputError            a model's answer held nothing usable (empty, no code)
-    └── UnsafePathError             generated files pointing outside the workspace
+    ├── UnsafePathError             generated files pointing outside the workspace
+    └── PathRefusedError            the workspace guard refused to read, write or list a path
 
 The router catches only `ProviderError`, `DecryptionError`, `ModelNotFoundError` and
 `ModelUnavailableError`, so `asyncio.CancelledError` always propagates.
@@ -223,6 +224,20 @@ class UnsafePathError(BeastModeError):
             "Refused to write files outside the workspace (nothing was written): "
             + ", ".join(self.paths)
         )
+
+
+class PathRefusedError(BeastModeError):
+    """The workspace guard (`guard.py`) refused a path; nothing was read or written.
+
+    `action` is what was refused (read, write, list, ...), `reason` why, e.g. "it is a symlink
+    to /etc/passwd, outside the workspace /x".
+    """
+
+    def __init__(self, path: str, reason: str, action: str = "use") -> None:
+        super().__init__(f"Refused to {action} {path}: {reason}")
+        self.path = path
+        self.reason = reason
+        self.action = action
 
 
 def truncate_upstream_message(message: str, limit: int = UPSTREAM_MESSAGE_LIMIT) -> str:

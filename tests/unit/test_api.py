@@ -19,7 +19,7 @@ async def test_chat_with_files_and_fallback(
     source = tmp_path / "app.py"
     source.write_text("def login(user): ...\n")
     fake.script(Reply(status=503), Reply(text="Use a POST /register route."))
-    async with BeastMode(environ) as beast:
+    async with BeastMode(environ, workspace=tmp_path) as beast:
         reply = await beast.chat(
             "Create an endpoint", model="custom:primary", files=[source], fallback=["custom:backup"]
         )

@@ -3,8 +3,9 @@
 The model is asked for `File: <relative/path>` lines each followed by a fenced block holding the
 whole file (DESIGN.md). Models drift into habits, which are accepted too: a markdown heading,
 bold or inline-code path line before the fence, or a path in the fence's info string. Before
-anything is written, `check_paths` resolves every path against the workspace and refuses the
-whole answer if one of them escapes it.
+anything is written, `check_paths` places every path in the workspace and refuses the whole
+answer if one of them escapes it on its face (absolute, `..`, `.git`); the checks that need the
+disk (symlinks, file types) are the workspace guard's (`beastmode.guard`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ _BARE_FILENAMES = frozenset(
 )
 _ANNOTATION = re.compile(r"\s+\([^()]*\)\s*:?$")
 _DRIVE = re.compile(r"^[A-Za-z]:")
+_VERSION_CONTROL = frozenset({".git", ".hg", ".svn"})
 
 
 @dataclass(frozen=True)
@@ -124,8 +126,8 @@ def parse_feature_answer(answer: str) -> list[GeneratedFile]:
     return list(files.values())
 
 
-def _refusal(path: str, root: str) -> bool:
-    """Whether `path` is unsafe to write relative to the (already resolved) workspace `root`."""
+def _refusal(path: str) -> bool:
+    """Whether `path`, as written, is unsafe to place under a workspace root."""
     if not path or "\x00" in path:
         return True
     if path.startswith(("/", "\\")) or _DRIVE.match(path):
@@ -133,10 +135,9 @@ def _refusal(path: str, root: str) -> bool:
     segments = re.split(r"[/\\]", path)
     if any(segment == ".." for segment in segments):
         return True
-    if any(segment.lower() == ".git" for segment in segments):
+    if any(segment.lower() in _VERSION_CONTROL for segment in segments):
         return True  # hooks and config there would run code on the next git command
-    resolved = os.path.realpath(os.path.join(root, _relative(path)))
-    return resolved == root or os.path.commonpath([root, resolved]) != root
+    return all(segment in ("", ".") for segment in segments)  # the root itself
 
 
 def _relative(path: str) -> str:
@@ -151,17 +152,19 @@ def _shown(path: str) -> str:
 def check_paths(
     files: Sequence[GeneratedFile], workspace_root: str
 ) -> list[tuple[str, GeneratedFile]]:
-    """Resolve each file inside `workspace_root`, or refuse them all naming every unsafe path.
+    """Place each file under `workspace_root`, or refuse them all naming every unsafe path.
 
-    Refused: absolute paths (POSIX, Windows drive, UNC), `..` segments, NUL bytes, `.git`
-    segments, and paths that resolve outside the root, symlinks included. Two paths resolving to
-    the same file keep the last content at the first one's place.
+    Refused: absolute paths (POSIX, Windows drive, UNC), `..` segments, NUL bytes and `.git`,
+    `.hg` or `.svn` segments. Purely lexical: the caller passes every placed path through the
+    workspace guard, which resolves symlinks. Two spellings of one path keep the last content at
+    the first one's place.
     """
-    root = os.path.realpath(workspace_root)
-    refused = [_shown(f.path) for f in files if _refusal(f.path, root)]
+    refused = [_shown(f.path) for f in files if _refusal(f.path)]
     if refused:
         raise UnsafePathError(refused)
-    resolved: dict[str, GeneratedFile] = {}
+    placed: dict[str, GeneratedFile] = {}
     for generated in files:
-        resolved[os.path.realpath(os.path.join(root, _relative(generated.path)))] = generated
-    return list(resolved.items())
+        placed[os.path.normpath(os.path.join(workspace_root, _relative(generated.path)))] = (
+            generated
+        )
+    return list(placed.items())

@@ -1,9 +1,11 @@
 """Feed a workspace's source files to the local engine: the engine's only I/O.
 
 `scan_workspace` walks the tree file by file, so a worker thread running it gives the event loop
-the interpreter often and can be stopped between any two files. It honours every `.gitignore` on
-the way (a deeper file's rules win over a shallower one's, the last matching rule in a file wins,
-as git does), always skips version-control, dependency, virtualenv, cache and build directories,
+the interpreter often and can be stopped between any two files. It lists and reads only through
+the workspace guard (`beastmode.guard`): no recursion, regular files only (a FIFO never stalls
+it), bounded depth, no symlinks. It honours every `.gitignore` on the way (a deeper file's rules
+win over a shallower one's, the last matching rule in a file wins, as git does), always skips
+the guard's `SKIPPED_DIRECTORIES` (version control, dependencies, virtualenvs, caches, builds),
 reads only source-like extensions, and skips binary, non-UTF-8 and oversized files.
 """
 
@@ -16,27 +18,9 @@ from pathlib import Path
 
 import pathspec
 
+from beastmode.errors import PathRefusedError
+from beastmode.guard import WorkspaceGuard
 from beastmode.localengine.engine import LocalEngine
-
-SKIPPED_DIRECTORIES = frozenset(
-    {
-        ".git",
-        ".hg",
-        ".svn",
-        "node_modules",
-        ".venv",
-        "venv",
-        "__pycache__",
-        "build",
-        "dist",
-        ".tox",
-        ".nox",
-        ".mypy_cache",
-        ".pytest_cache",
-        ".ruff_cache",
-    }
-)
-"""Directory names never entered, whatever `.gitignore` says."""
 
 SOURCE_EXTENSIONS = frozenset(
     [
@@ -114,30 +98,33 @@ def scan_workspace(
     root: str,
     engine: LocalEngine,
     *,
+    guard: WorkspaceGuard | None = None,
     max_files: int = 10_000,
     max_bytes: int = 50_000_000,
     max_file_bytes: int = 1_000_000,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> ScanResult:
-    """Learn the source files under `root` into `engine`, within the file and byte bounds."""
+    """Learn the source files under `root` into `engine`, within the file and byte bounds.
+
+    Files are listed and read through `guard` (by default one rooted at `root`).
+    """
     learned = learned_bytes = skipped = 0
     root_path = Path(root).resolve()
+    guard = guard or WorkspaceGuard([root_path])
     ignore_stack: list[tuple[Path, pathspec.GitIgnoreSpec]] = []
-    for directory, subdirectories, files in os.walk(root_path):
-        here = Path(directory)
+    for step in guard.walk(root_path, follow_symlinks=False):
+        here = step.directory
         while ignore_stack and not here.is_relative_to(ignore_stack[-1][0]):
             ignore_stack.pop()
-        spec = _read_gitignore(here)
+        spec = _read_gitignore(guard, here)
         if spec is not None:
             ignore_stack.append((here, spec))
-        subdirectories[:] = sorted(
+        step.subdirectories[:] = [
             name
-            for name in subdirectories
-            if name not in SKIPPED_DIRECTORIES
-            and not (here / name).is_symlink()
-            and not _ignored(here / name, ignore_stack, is_directory=True)
-        )
-        for name in sorted(files):
+            for name in step.subdirectories
+            if not _ignored(here / name, ignore_stack, is_directory=True)
+        ]
+        for name in step.files:
             if should_stop():
                 return ScanResult(learned, learned_bytes, skipped, complete=False)
             if learned >= max_files:
@@ -145,7 +132,9 @@ def scan_workspace(
             path = here / name
             if os.path.splitext(name)[1].lower() not in SOURCE_EXTENSIONS:
                 continue
-            text = _read_source(path, ignore_stack, max_file_bytes, max_bytes - learned_bytes)
+            text = None
+            if not _ignored(path, ignore_stack, is_directory=False):
+                text = _read_source(guard, path, min(max_file_bytes, max_bytes - learned_bytes))
             if text is None:
                 skipped += 1
                 continue
@@ -155,23 +144,15 @@ def scan_workspace(
     return ScanResult(learned, learned_bytes, skipped, complete=True)
 
 
-def _read_source(
-    path: Path,
-    ignore_stack: list[tuple[Path, pathspec.GitIgnoreSpec]],
-    max_file_bytes: int,
-    bytes_left: int,
-) -> str | None:
+def _read_source(guard: WorkspaceGuard, path: Path, max_bytes: int) -> str | None:
     """Return a file's text, or None if it must not be learned."""
-    if path.is_symlink() or _ignored(path, ignore_stack, is_directory=False):
+    if max_bytes < 0:
         return None
     try:
-        size = path.stat().st_size
-        if size > max_file_bytes or size > bytes_left:
-            return None
-        data = path.read_bytes()
-    except OSError:
+        data = guard.read_bytes(path, max_bytes=max_bytes)
+    except PathRefusedError:
         return None
-    if b"\0" in data[:_BINARY_PROBE_BYTES]:
+    if data is None or b"\0" in data[:_BINARY_PROBE_BYTES]:
         return None
     try:
         return data.decode("utf-8")
@@ -179,12 +160,15 @@ def _read_source(
         return None
 
 
-def _read_gitignore(directory: Path) -> pathspec.GitIgnoreSpec | None:
+def _read_gitignore(guard: WorkspaceGuard, directory: Path) -> pathspec.GitIgnoreSpec | None:
     """Return the rules of `directory/.gitignore`, if there is one."""
     try:
-        lines = (directory / ".gitignore").read_text(encoding="utf-8", errors="replace")
-    except OSError:
+        data = guard.read_bytes(directory / ".gitignore")
+    except PathRefusedError:
         return None
+    if data is None:
+        return None
+    lines = data.decode("utf-8", errors="replace")
     return pathspec.GitIgnoreSpec.from_lines(lines.splitlines())
 
 

@@ -20,7 +20,7 @@ from lsprotocol import types
 from pydantic import ValidationError
 from pygls.exceptions import JsonRpcInvalidParams
 
-from beastmode.errors import BeastModeError
+from beastmode.errors import BeastModeError, PathRefusedError
 from beastmode.generation.languages import Language, language_for
 from beastmode.generation.messages import (
     DiagnosticInfo,
@@ -273,15 +273,19 @@ async def _tests_edit(
     source = uri_to_path(document.uri)
     if source is None:
         raise fail("Save the file first: tests are placed next to it or in tests/.")
-    root = ls.workspace_root or source.parent
     region = action_region(document, language, selection, whole_file=True)
     code = _range_text(document, region) if region is not None else ""
     if not code.strip():
         raise fail("There is no code here to test.")
-    placement = test_file_for(str(source), str(root), language)
-    test_uri = Path(placement.path).as_uri()
-    existing = file_text(ls, test_uri)
-    name = module_name(source, ls.workspace_root, language)
+    try:
+        root = ls.guard.root_of(source, "generate tests for")
+        placement = test_file_for(str(source), str(root), language)
+        test_uri = Path(placement.path).as_uri()
+        ls.guard.writable(placement.path)
+        existing = file_text(ls, test_uri)
+    except PathRefusedError as exc:
+        raise fail(f"{exc}. Nothing was sent to the model or written.") from None
+    name = module_name(source, root, language)
     existing_tests = None if placement.inline_module or existing is None else existing.text
 
     def build(info: ModelInfo) -> PromptMessages:

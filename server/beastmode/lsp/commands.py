@@ -7,8 +7,8 @@ calls a model runs under work-done progress and stops when the request is cancel
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import os
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -18,14 +18,20 @@ from lsprotocol import types
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from pygls.exceptions import JsonRpcInvalidParams
 
-from beastmode.errors import BeastModeError, InvalidRegistrationError, ModelNotFoundError
-from beastmode.generation.feature import check_paths, parse_feature_answer
+from beastmode.errors import (
+    BeastModeError,
+    InvalidRegistrationError,
+    ModelNotFoundError,
+    PathRefusedError,
+)
+from beastmode.generation.feature import GeneratedFile, check_paths, parse_feature_answer
 from beastmode.generation.messages import (
     PromptMessages,
     build_chat_prompt,
     build_feature_prompt,
 )
 from beastmode.generation.parsing import extract_markdown_reply
+from beastmode.guard import SKIPPED_DIRECTORIES, WorkspaceGuard
 from beastmode.lsp.actions import ACTIONS, compute_edit
 from beastmode.lsp.arguments import ActionName, ActionTarget, RangeArg
 from beastmode.lsp.edits import FileWrite, write_files
@@ -43,9 +49,6 @@ log = logging.getLogger(__name__)
 CHAT_DELTA_NOTIFICATION = "beastmode/chatDelta"
 MAX_TREE_ENTRIES = 400
 MAX_CONTEXT_DOCUMENTS = 10
-SKIPPED_DIRECTORIES = frozenset(
-    {"node_modules", "__pycache__", "dist", "build", "target", "venv", ".venv", "vendor"}
-)
 Args = TypeVar("Args", bound=BaseModel)
 
 
@@ -248,11 +251,26 @@ def set_default_model(ls: BeastModeServer, args: SetDefaultArgs) -> dict[str, An
 def _context_files(ls: BeastModeServer, uris: list[str]) -> list[tuple[str, str]]:
     files = []
     for index, uri in enumerate(uris):
-        found = file_text(ls, uri)
+        try:
+            found = file_text(ls, uri)
+        except PathRefusedError as exc:
+            raise _invalid(f"files.{index}", f"cannot read {uri}: {exc}") from None
         if found is None:
             raise _invalid(f"files.{index}", f"cannot read {uri} (not open, not a file on disk)")
         files.append((shown_path(ls, uri), found.text))
     return files
+
+
+def _active_document(ls: BeastModeServer, uri: str | None) -> tuple[str, str] | None:
+    """The active document's name and text, unless it cannot be read (then chat goes without)."""
+    if uri is None:
+        return None
+    try:
+        found = file_text(ls, uri)
+    except PathRefusedError as exc:
+        ls.log_to_client(f"BEAST MODE: chat left out the active document: {exc}")
+        return None
+    return (shown_path(ls, uri), found.text) if found else None
 
 
 async def chat(ls: BeastModeServer, args: ChatArgs) -> dict[str, Any]:
@@ -261,9 +279,7 @@ async def chat(ls: BeastModeServer, args: ChatArgs) -> dict[str, Any]:
     registry = _registry(ls)
     history = [(m.role, m.content) for m in registry.chat_history(args.session_id)]
     files = _context_files(ls, args.files)
-    active_uri = args.active_document or ls.active_document()
-    active_text = file_text(ls, active_uri) if active_uri else None
-    active = (shown_path(ls, active_uri), active_text.text) if active_uri and active_text else None
+    active = _active_document(ls, args.active_document or ls.active_document())
 
     def build(info: ModelInfo) -> ChatRequest:
         prompt = build_chat_prompt(
@@ -308,29 +324,55 @@ async def chat(ls: BeastModeServer, args: ChatArgs) -> dict[str, Any]:
 # Feature generation -----------------------------------------------------------------------------
 
 
-def workspace_tree(root: Path, limit: int = MAX_TREE_ENTRIES) -> list[str]:
+def _listed(name: str) -> bool:
+    return not name.startswith(".") and name not in SKIPPED_DIRECTORIES
+
+
+def workspace_tree(guard: WorkspaceGuard, root: Path, limit: int = MAX_TREE_ENTRIES) -> list[str]:
     """Up to `limit` workspace-relative file paths, skipping hidden and build directories."""
     found: list[str] = []
-    for directory, subdirectories, names in os.walk(root):
-        subdirectories[:] = sorted(
-            d for d in subdirectories if not d.startswith(".") and d not in SKIPPED_DIRECTORIES
-        )
-        for name in sorted(names):
+    for step in guard.walk(root, skip=lambda name: not _listed(name)):
+        for name in step.files:
             if name.startswith("."):
                 continue
-            found.append(Path(directory, name).relative_to(root).as_posix())
+            found.append((step.directory / name).relative_to(root).as_posix())
             if len(found) >= limit:
                 return found
     return found
 
 
 def _open_workspace_documents(ls: BeastModeServer, root: Path) -> list[tuple[str, str]]:
+    """Open documents under `root` whose real path the guard allows (no link leading out)."""
     documents = []
     for document in ls.documents:
         path = uri_to_path(document.uri)
-        if path is not None and path.is_relative_to(root):
+        if path is not None and path.is_relative_to(root) and ls.guard.allows(path):
             documents.append((path.relative_to(root).as_posix(), document.text))
     return documents[:MAX_CONTEXT_DOCUMENTS]
+
+
+def _feature_writes(
+    ls: BeastModeServer, placed: list[tuple[str, GeneratedFile]]
+) -> list[FileWrite]:
+    """One write per real target, each checked by the guard; any refusal refuses them all."""
+    targets: dict[Path, GeneratedFile] = {}
+    refused: list[str] = []
+    for path, generated in placed:
+        try:
+            targets[ls.guard.writable(path)] = generated
+        except PathRefusedError as exc:
+            refused.append(str(exc))
+    if refused:
+        raise fail("; ".join(refused) + ". Nothing was written.")
+    writes = []
+    for real, generated in targets.items():
+        uri = real.as_uri()
+        try:
+            existing = file_text(ls, uri)
+        except PathRefusedError as exc:
+            raise fail(f"{exc}. Nothing was written.") from None
+        writes.append(FileWrite(uri, generated.content, existing))
+    return writes
 
 
 async def generate_feature(ls: BeastModeServer, args: FeatureArgs) -> dict[str, Any]:
@@ -338,7 +380,10 @@ async def generate_feature(ls: BeastModeServer, args: FeatureArgs) -> dict[str, 
     root = ls.workspace_root
     if root is None:
         raise fail("Open a folder first: feature generation writes files into the workspace.")
-    tree = workspace_tree(root)
+    try:
+        tree = await asyncio.to_thread(workspace_tree, ls.guard, root)
+    except PathRefusedError as exc:
+        raise fail(str(exc)) from None
     context = _open_workspace_documents(ls, root)
 
     def build(info: ModelInfo) -> PromptMessages:
@@ -355,10 +400,7 @@ async def generate_feature(ls: BeastModeServer, args: FeatureArgs) -> dict[str, 
             placed = check_paths(parse_feature_answer(result.text), str(root))
         except BeastModeError as exc:
             raise fail(str(exc)) from None
-        writes = []
-        for resolved, generated in placed:
-            uri = Path(resolved).as_uri()
-            writes.append(FileWrite(uri, generated.content, file_text(ls, uri)))
+        writes = _feature_writes(ls, placed)
         progress.report(f"Writing {len(writes)} file(s)")
         applied = await apply_edit(ls, write_files(writes), "BEAST MODE: generate feature")
     return {"files": [write.uri for write in writes], "applied": applied, "model": result.model.ref}

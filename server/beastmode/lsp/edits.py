@@ -12,7 +12,6 @@ import difflib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from lsprotocol import types
 
@@ -20,7 +19,6 @@ from beastmode.lsp.documents import index_to_utf16
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
-MAX_FILE_BYTES = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -112,12 +110,3 @@ def write_files(writes: Sequence[FileWrite]) -> types.WorkspaceEdit:
                 )
             )
     return types.WorkspaceEdit(document_changes=changes)
-
-
-def read_disk_text(path: Path) -> str | None:
-    """A file's text from disk, or None when it does not exist (too big or binary: an error)."""
-    if not path.is_file():
-        return None
-    if path.stat().st_size > MAX_FILE_BYTES:
-        raise OSError(f"{path} is larger than {MAX_FILE_BYTES // 1_000_000} MB")
-    return path.read_text(encoding="utf-8")

@@ -1,15 +1,16 @@
 """Workspace files as prompts see them: their current text and the name a prompt shows.
 
 An open document's text is the editor's (unsaved edits included); any other file is read from
-disk. A prompt names a file inside the workspace by its path relative to the workspace root.
+disk through the server's `WorkspaceGuard`, which refuses anything outside the workspace
+folders, inside version-control data, not a regular file, or too large. A prompt names a file
+inside the workspace by its path relative to the workspace root.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from beastmode.lsp.edits import FileText, read_disk_text
-from beastmode.lsp.modelcalls import fail
+from beastmode.lsp.edits import FileText
 from beastmode.lsp.server import uri_to_path
 
 if TYPE_CHECKING:
@@ -17,17 +18,17 @@ if TYPE_CHECKING:
 
 
 def file_text(ls: BeastModeServer, uri: str) -> FileText | None:
-    """The text of `uri` as the editor has it (open document), else from disk, else None."""
+    """The text of `uri` as the editor has it (open document), else from disk, else None.
+
+    Raises `PathRefusedError` when the guard refuses to read the file from disk.
+    """
     document = ls.documents.get(uri)
     if document is not None:
         return FileText(uri, document.text, document.version)
     path = uri_to_path(uri)
     if path is None:
         return None
-    try:
-        text = read_disk_text(path)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise fail(f"Cannot read {path}: {exc}") from None
+    text = ls.guard.read_text(path)
     return None if text is None else FileText(uri, text, None)
 
 

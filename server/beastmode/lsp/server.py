@@ -28,6 +28,7 @@ from pygls.lsp.server import LanguageServer
 
 from beastmode import __version__
 from beastmode.errors import BeastModeError
+from beastmode.guard import WorkspaceGuard
 from beastmode.lsp.documents import DocumentStore
 from beastmode.lsp.protocol import BeastModeProtocol
 from beastmode.router.chains import build_chain
@@ -67,7 +68,8 @@ class BeastModeServer(LanguageServer):
         self._settings: Settings | None = None
         self.initialization_options: Any = None
         self.settings_pushes = 0  # didChangeConfiguration pushes so far (newer than a pull)
-        self.workspace_root: Path | None = None
+        self.workspace_root: Path | None = None  # the first workspace folder
+        self.guard = WorkspaceGuard(())  # every workspace folder, once `initialize` names them
         self.setup_error: str | None = None
         self.registry: Registry | None = None
         self.usage: UsageRecorder | None = None
@@ -311,7 +313,9 @@ class BeastModeServer(LanguageServer):
 
         def scan() -> None:
             started = time.monotonic()
-            result = scan_workspace(str(root), self.engine, should_stop=self._scan_stop.is_set)
+            result = scan_workspace(
+                str(root), self.engine, guard=self.guard, should_stop=self._scan_stop.is_set
+            )
             log.info("Local engine learned %s in %.1f s", result, time.monotonic() - started)
             gc.freeze()
 
@@ -392,9 +396,12 @@ def build_server(environ: Mapping[str, str] | None = None) -> BeastModeServer:
 
     @server.feature(types.INITIALIZE)
     def initialize(ls: BeastModeServer, params: types.InitializeParams) -> None:
-        folders = params.workspace_folders or []
-        root_uri = folders[0].uri if folders else params.root_uri
-        ls.workspace_root = uri_to_path(root_uri) if root_uri else None
+        folders = [folder.uri for folder in params.workspace_folders or []]
+        if not folders and params.root_uri:
+            folders = [params.root_uri]
+        paths = [path for path in map(uri_to_path, folders) if path is not None]
+        ls.workspace_root = paths[0] if paths else None
+        ls.guard = WorkspaceGuard(paths)
         # Settings are validated in `initialized` (open_core), after this answer has gone out.
         ls.initialization_options = params.initialization_options
 
