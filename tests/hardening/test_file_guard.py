@@ -25,7 +25,7 @@ from cryptography.fernet import Fernet
 from beastmode.registry import Registry
 from tests.conftest import private_environ, register
 from tests.fakes import FakeModelServer, RecordedRequest, Reply
-from tests.hardening.client import LspProcess, unhandled_errors
+from tests.hardening.client import EDITOR_CAPABILITIES, LspProcess, unhandled_errors
 from tests.hardening.conftest import StartServer
 from tests.shapes import make_deep_tree, remove_deep_tree
 
@@ -279,3 +279,42 @@ def test_chat_files_refuse_a_fifo_without_hanging(scene: Scene, start_server: St
     assert f"{scene.workspace}/pipe.py" in message and "FIFO" in message
     assert scene.fake.requests == []
     scene.assert_nothing_leaked(server)
+
+
+# Several workspace folders ---------------------------------------------------------------------
+
+
+def test_every_workspace_folder_is_allowed_and_tests_go_to_their_own_folder(
+    scene: Scene, tmp_path: Path
+) -> None:
+    second = tmp_path / "second"
+    second.mkdir()
+    (second / "shapes.py").write_text("def area(r):\n    return 3 * r * r\n")
+    server = LspProcess(scene.env, scene.workspace)
+    try:
+        server.request(
+            "initialize",
+            {
+                "processId": os.getpid(),
+                "rootUri": scene.workspace.as_uri(),
+                "workspaceFolders": [
+                    {"uri": scene.workspace.as_uri(), "name": "first"},
+                    {"uri": second.as_uri(), "name": "second"},
+                ],
+                "capabilities": EDITOR_CAPABILITIES,
+                "initializationOptions": SETTINGS,
+            },
+            timeout=30,
+        )
+        server.notify("initialized", {})
+        chat = _chat_with(server, (second / "shapes.py").as_uri())
+        assert chat["result"]["model"] == "custom:mine", chat
+        assert "return 3 * r * r" in scene.bodies()
+        uri = (second / "shapes.py").as_uri()
+        answer = _generate_tests(server, uri, (second / "shapes.py").read_text(), "python")
+        assert answer["result"]["uri"] == (second / "tests" / "test_shapes.py").as_uri(), answer
+        message = _error_message(_chat_with(server, scene.secret_file.as_uri()))
+        assert f"outside the workspace folders {scene.workspace}, {second}" in message
+        scene.assert_nothing_leaked(server)
+    finally:
+        server.close()
