@@ -52,7 +52,14 @@ SKIPPED_DIRECTORIES = VERSION_CONTROL_DIRECTORIES | frozenset(
 SPECIAL_FILE_SYSTEMS = ("/proc", "/sys", "/dev")
 MAX_WALK_DEPTH = 64
 MAX_WALK_ENTRIES = 200_000
-_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | os.O_CLOEXEC
+# A FIFO never blocks the open, a last-moment symlink fails it; flags this OS lacks are 0.
+_OPEN_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
 _FD_LINKS = Path("/proc/self/fd")
 
 
