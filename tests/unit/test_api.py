@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from beastmode.api import BeastMode
+from beastmode.errors import PathRefusedError
 from beastmode.registry import Registry
 from tests.conftest import register
 from tests.fakes import FakeModelServer, Reply
@@ -32,3 +35,24 @@ async def test_chat_with_files_and_fallback(
     async with BeastMode(environ) as beast:
         tested = await beast.test("custom:backup")
     assert tested.ok and tested.model == "custom:backup"
+
+
+async def test_chat_files_outside_the_workspace_are_refused(
+    environ: dict[str, str], fake: FakeModelServer, tmp_path: Path
+) -> None:
+    registry = Registry.open(environ)
+    register(registry, "primary", fake.openai_chat_url)
+    workspace = tmp_path / "project"
+    workspace.mkdir()
+    (workspace / "app.py").write_text("x = 1\n")
+    (workspace / "link.py").symlink_to(tmp_path / "secret.py")
+    (tmp_path / "secret.py").write_text("TOKEN = 'outside'\n")
+    fake.script(Reply(text="ok"))
+    async with BeastMode(environ, workspace=workspace) as beast:
+        for named in ["link.py", tmp_path / "secret.py", "/proc/self/environ", ".git/config"]:
+            with pytest.raises(PathRefusedError, match="Refused to read"):
+                await beast.chat("explain", model="custom:primary", files=[named])
+        reply = await beast.chat("explain", model="custom:primary", files=["app.py"])
+    assert reply.text == "ok"
+    assert len(fake.requests) == 1 and "x = 1" in str(fake.requests[0].json)
+    assert "outside" not in str(fake.requests[0].json)
