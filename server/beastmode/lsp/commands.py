@@ -324,14 +324,14 @@ async def chat(ls: BeastModeServer, args: ChatArgs) -> dict[str, Any]:
 # Feature generation -----------------------------------------------------------------------------
 
 
-def _listed(name: str) -> bool:
-    return not name.startswith(".") and name not in SKIPPED_DIRECTORIES
+def _left_out_of_tree(directory: str) -> bool:
+    return directory.startswith(".") or directory in SKIPPED_DIRECTORIES
 
 
 def workspace_tree(guard: WorkspaceGuard, root: Path, limit: int = MAX_TREE_ENTRIES) -> list[str]:
     """Up to `limit` workspace-relative file paths, skipping hidden and build directories."""
     found: list[str] = []
-    for step in guard.walk(root, skip=lambda name: not _listed(name)):
+    for step in guard.walk(root, skip=_left_out_of_tree):
         for name in step.files:
             if name.startswith("."):
                 continue
