@@ -200,14 +200,15 @@ def test_feature_files_through_a_link_into_git_are_refused(
     scene.assert_nothing_leaked(server)
 
 
-def test_feature_generation_answers_on_a_tree_deeper_than_the_recursion_limit(
+def test_scan_and_feature_generation_finish_on_a_tree_deeper_than_the_recursion_limit(
     scene: Scene, start_server: StartServer
 ) -> None:
     deep = scene.workspace / "deep"
     make_deep_tree(deep, 1_200)
     scene.fake.set_responder(lambda _: Reply(text=FEATURE_OK))
     try:
-        server = _start(scene, start_server)
+        server = _start(scene, start_server, log_info=True)
+        server.wait_for(lambda s: "Local engine learned" in s.stderr, timeout=30)  # scan survived
         answer = server.command("beastmode.generateFeature", {"featureRequest": "x"}, timeout=60)
         assert answer["result"]["applied"] is True, answer
         assert "calc.py" in scene.bodies()
