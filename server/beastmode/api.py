@@ -16,6 +16,8 @@ calls made here appear in `beastmode usage`.
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,7 @@ from types import TracebackType
 
 from beastmode.generation.messages import build_chat_prompt
 from beastmode.providers.base import ChatRequest, ModelRequest
+from beastmode.redaction import Redactor
 from beastmode.registry.store import Registry
 from beastmode.router.catalog import ModelInfo
 from beastmode.router.chains import build_chain
@@ -45,8 +48,11 @@ class BeastMode:
 
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         self.registry = Registry.open(environ)
+        self.redactor = Redactor.from_environment(
+            os.environ if environ is None else environ, self.registry.home
+        )
         self.usage = UsageRecorder(self.registry.path)
-        self.router = Router(self.registry, self.usage, environ=environ)
+        self.router = Router(self.registry, self.usage, environ=environ, redactor=self.redactor)
 
     async def __aenter__(self) -> BeastMode:
         return self
@@ -106,8 +112,11 @@ class BeastMode:
         return ChatReply(result.text, result.model.ref, result.fell_back)
 
     async def test(self, model: str) -> TestResult:
-        """Check that `model` answers (no fallback), and how fast."""
-        return await self.router.test_model(model)
+        """Check that `model` answers (no fallback), and how fast; the error is redacted."""
+        result = await self.router.test_model(model)
+        if result.error is None:
+            return result
+        return dataclasses.replace(result, error=self.redactor.redact(result.error))
 
 
 async def chat(message: str, *, model: str | None = None, files: Sequence[str | Path] = ()) -> str:

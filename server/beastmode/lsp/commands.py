@@ -300,8 +300,9 @@ async def chat(ls: BeastModeServer, args: ChatArgs) -> dict[str, Any]:
     except BeastModeError as exc:
         raise fail(str(exc)) from None
     model = routed.model.ref if routed.model else None
-    registry.append_chat(args.session_id, "user", args.message, None)
-    registry.append_chat(args.session_id, "assistant", reply, model)
+    # History is stored in clear and fed to later prompts: no key goes into it.
+    registry.append_chat(args.session_id, "user", ls.redactor.redact(args.message), None)
+    registry.append_chat(args.session_id, "assistant", ls.redactor.redact(reply), model)
     return {"sessionId": args.session_id, "reply": reply, "model": model}
 
 
@@ -390,7 +391,9 @@ def usage_report(ls: BeastModeServer, args: UsageArgs) -> dict[str, Any]:
     if ls.usage is not None:
         ls.usage.flush()
     with registry.read_connection() as db:
-        return build_report(db, since).as_dict()
+        report = build_report(db, since).as_dict()
+    redacted: dict[str, Any] = ls.redactor.redact_data(report)
+    return redacted
 
 
 def did_accept_completion(ls: BeastModeServer, args: AcceptArgs) -> None:
