@@ -192,6 +192,8 @@ def register_model(ls: BeastModeServer, raw: dict[str, Any]) -> dict[str, Any]:
         registration = ModelRegistration.parse(raw)
     except InvalidRegistrationError as exc:
         raise JsonRpcInvalidParams(str(exc)) from None
+    if registration.api_key is not None:
+        ls.redactor.add(registration.api_key.get_secret_value())
     return _registry(ls).register(registration).public_dict()
 
 
@@ -391,9 +393,7 @@ def usage_report(ls: BeastModeServer, args: UsageArgs) -> dict[str, Any]:
     if ls.usage is not None:
         ls.usage.flush()
     with registry.read_connection() as db:
-        report = build_report(db, since).as_dict()
-    redacted: dict[str, Any] = ls.redactor.redact_data(report)
-    return redacted
+        return build_report(db, since).as_dict()
 
 
 def did_accept_completion(ls: BeastModeServer, args: AcceptArgs) -> None:
@@ -429,11 +429,15 @@ COMMANDS: dict[str, tuple[type[BaseModel], Runner]] = {
 
 
 async def run(ls: BeastModeServer, name: str, args: tuple[Any, ...]) -> Any:
-    """Validate a command's arguments and run it (`lsp/features.py` routes every command here)."""
+    """Validate a command's arguments and run it (`lsp/features.py` routes every command here).
+
+    Every result passes the server's redactor: model lists, test results, chat replies and
+    usage reports never carry a key.
+    """
     if name == "beastmode.registerModel":
-        return await _register_handler(ls, args)
+        return ls.redactor.redact_data(await _register_handler(ls, args))
     arguments, runner = COMMANDS[name]
     result = runner(ls, parse_arguments(name, arguments, args))
     if isinstance(result, Awaitable):
         result = await result
-    return result
+    return ls.redactor.redact_data(result)

@@ -117,16 +117,13 @@ def describe_key_source(home: Path, environ: Mapping[str, str]) -> str:
     if environ.get("ENCRYPTION_KEY", "").strip():
         return ENVIRONMENT_SOURCE
     path = home / SECRET_KEY_NAME
-    source = key_file_source(path)
     try:
-        content = path.read_bytes()
+        problem = _key_file_problem(_parse_keys(path.read_bytes()))
     except OSError as exc:
-        return f"{source} (it cannot be read: {exc.strerror})"
-    try:
-        _multi_fernet(_parse_keys(content), path)
-    except ConfigurationError as exc:
-        return f"{source} ({exc})"
-    return source
+        problem = f"it cannot be read ({exc.strerror})"
+    if problem is None:
+        return key_file_source(path)
+    return f"{key_file_source(path)}, which does not hold a valid key: {problem}"
 
 
 def _multi_fernet(keys: list[bytes], key_file: Path | None) -> tuple[MultiFernet, int]:
@@ -141,22 +138,26 @@ def _multi_fernet(keys: list[bytes], key_file: Path | None) -> tuple[MultiFernet
                 "ENCRYPTION_KEY is malformed: each key must be 32 url-safe base64-encoded bytes "
                 + _MAKE_KEY_HINT
             ) from exc
-    if not keys:
+    problem = _key_file_problem(keys)
+    if problem is not None:
         raise ConfigurationError(
-            f"{key_file} does not hold a valid key: the file is empty. Restore it from a backup, "
-            "or delete it to have a new key generated (stored API keys must then be "
+            f"{key_file} does not hold a valid key: {problem}. Restore the file from a backup, "
+            "or move it away to have a new key generated (stored API keys must then be "
             "registered again)."
         )
+    return MultiFernet([Fernet(key) for key in keys]), len(keys)
+
+
+def _key_file_problem(keys: list[bytes]) -> str | None:
+    """What is wrong with a key file's keys, or None when every line is a Fernet key."""
+    if not keys:
+        return "the file is empty"
     for number, key in enumerate(keys, start=1):
         try:
             Fernet(key)
-        except (ValueError, TypeError) as exc:
-            raise ConfigurationError(
-                f"{key_file} does not hold a valid key: line {number} is not 32 url-safe "
-                f"base64-encoded bytes ({exc}). Restore the file from a backup, or delete it to "
-                "have a new key generated (stored API keys must then be registered again)."
-            ) from exc
-    return MultiFernet([Fernet(key) for key in keys]), len(keys)
+        except (ValueError, TypeError):
+            return f"line {number} is not a key (32 url-safe base64-encoded bytes)"
+    return None
 
 
 def _parse_keys(content: bytes) -> list[bytes]:
