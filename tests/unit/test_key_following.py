@@ -115,3 +115,23 @@ def test_a_registry_beside_a_rotation_reads_and_writes_under_the_new_key(
     newcomer = Registry.open(environ)
     assert newcomer.credentials("after").api_key == "sk-after-rotation-0123"
     assert newcomer.credentials("before").api_key == CANARY_KEY
+
+
+def test_a_key_stored_under_the_old_key_during_a_rotation_is_caught(
+    environ: dict[str, str],
+) -> None:
+    rotator = Registry.open(environ)
+    old_key = (rotator.home / "secret.key").read_bytes().strip()
+    # A server that read the key file just before the rotation began, committing during it.
+    stale = Registry(rotator.home, KeyRing([old_key]))
+    passes = []
+
+    def rotate_while_a_stale_server_registers(ring: KeyRing) -> int:
+        count = rotator.rotate_keys(ring)
+        if not passes:
+            register(stale, "racer", "http://127.0.0.1:9/v1", api_key="sk-racing-0123456789")
+        passes.append(count)
+        return count
+
+    rotate_secret_key_file(rotator.home, rotate_while_a_stale_server_registers)
+    assert Registry.open(environ).credentials("racer").api_key == "sk-racing-0123456789"

@@ -211,7 +211,11 @@ def rotate_secret_key_file(home: Path, rotate_tokens: Callable[[KeyRing], int]) 
     _, old_keys = _load_or_create_secret_keys(path)
     _multi_fernet(old_keys, path)  # refuse to rotate away from a garbage file
     new_key = Fernet.generate_key()
+    both = KeyRing([new_key, *old_keys], key_file=path)
     create_private_file(path, b"\n".join([new_key, *old_keys]) + b"\n")
-    count = rotate_tokens(KeyRing([new_key, *old_keys], key_file=path))
+    count = rotate_tokens(both)
     create_private_file(path, new_key + b"\n")
+    # A server that encrypted under the old key just before the new file appeared may have
+    # committed after the first pass: a second pass, still holding the old key, catches it.
+    rotate_tokens(both)
     return count
