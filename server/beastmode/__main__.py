@@ -24,8 +24,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("pygls").setLevel(max(logging.WARNING, logging.getLogger().level))
 
     from beastmode.lsp.server import build_server
+    from beastmode.redaction import install_log_redaction
 
     server = build_server()
+    install_log_redaction(server.redactor)  # our log lines and httpx's (URLs at INFO)
     gc.freeze()  # startup objects live as long as the process: keep them out of full collections
     # The local engine learns files in a worker thread. With the default 5 ms GIL switch interval
     # the event loop could wait that long at every wake-up (stdin, upstream chunks) while it

@@ -18,7 +18,9 @@ it, inside `.git`, not a regular file or too large raises `PathRefusedError`.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +29,7 @@ from types import TracebackType
 from beastmode.generation.messages import build_chat_prompt
 from beastmode.guard import WorkspaceGuard
 from beastmode.providers.base import ChatRequest, ModelRequest
+from beastmode.redaction import Redactor
 from beastmode.registry.store import Registry
 from beastmode.router.catalog import ModelInfo
 from beastmode.router.chains import build_chain
@@ -53,8 +56,11 @@ class BeastMode:
         self.workspace = Path(workspace if workspace is not None else Path.cwd()).absolute()
         self.guard = WorkspaceGuard([self.workspace])
         self.registry = Registry.open(environ)
+        self.redactor = Redactor.from_environment(
+            os.environ if environ is None else environ, self.registry.home
+        )
         self.usage = UsageRecorder(self.registry.path)
-        self.router = Router(self.registry, self.usage, environ=environ)
+        self.router = Router(self.registry, self.usage, environ=environ, redactor=self.redactor)
 
     async def __aenter__(self) -> BeastMode:
         return self
@@ -123,8 +129,11 @@ class BeastMode:
         return data.decode("utf-8", errors="replace")
 
     async def test(self, model: str) -> TestResult:
-        """Check that `model` answers (no fallback), and how fast."""
-        return await self.router.test_model(model)
+        """Check that `model` answers (no fallback), and how fast; the error is redacted."""
+        result = await self.router.test_model(model)
+        if result.error is None:
+            return result
+        return dataclasses.replace(result, error=self.redactor.redact(result.error))
 
 
 async def chat(

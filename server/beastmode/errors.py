@@ -69,15 +69,28 @@ class ModelNotFoundError(BeastModeError):
 
 
 class DecryptionError(BeastModeError):
-    """A stored API key cannot be decrypted with the configured key(s)."""
+    """A stored API key cannot be decrypted with the configured key(s).
 
-    def __init__(self, model_id: str) -> None:
+    `key_source` names the key actually in use: "ENCRYPTION_KEY", or "the key file <path>"
+    (with what is wrong with the file, if anything); None when the caller does not know it.
+    """
+
+    def __init__(self, model_id: str, key_source: str | None = None) -> None:
+        if key_source == "ENCRYPTION_KEY":
+            where = "with ENCRYPTION_KEY, which may have changed"
+            restore = "Restore the old key (a comma-separated ENCRYPTION_KEY lets old keys decrypt)"
+        elif key_source is not None:
+            where = f"with {key_source}"
+            restore = "Restore the old key file (every line of it decrypts, the first encrypts)"
+        else:
+            where = "with the configured key (ENCRYPTION_KEY, or else secret.key)"
+            restore = "Restore the old key"
         super().__init__(
-            f"Failed to decrypt API key for custom:{model_id}: ENCRYPTION_KEY may have changed. "
-            "Restore the old key (a comma-separated list lets old keys decrypt), "
+            f"Failed to decrypt API key for custom:{model_id} {where}. {restore}, "
             f"or re-register the model with `beastmode models add --id {model_id} ...`"
         )
         self.model_id = model_id
+        self.key_source = key_source
 
 
 class ModelUnavailableError(BeastModeError):

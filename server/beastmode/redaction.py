@@ -20,6 +20,7 @@ import re
 import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, quote_plus
 
 REDACTED = "[redacted]"
@@ -74,6 +75,16 @@ class Redactor:
         if pattern is not None:
             text = pattern.sub(REDACTED, text)
         return _BEARER.sub(r"\1" + REDACTED, text)
+
+    def redact_data(self, value: Any) -> Any:
+        """JSON-like `value` (dicts, lists, strings) with every string redacted; keys included."""
+        if isinstance(value, str):
+            return self.redact(value)
+        if isinstance(value, dict):
+            return {self.redact_data(key): self.redact_data(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.redact_data(item) for item in value]
+        return value
 
     def contains_secret(self, text: str) -> bool:
         """True when `text` holds a known secret."""

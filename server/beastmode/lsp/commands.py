@@ -195,6 +195,8 @@ def register_model(ls: BeastModeServer, raw: dict[str, Any]) -> dict[str, Any]:
         registration = ModelRegistration.parse(raw)
     except InvalidRegistrationError as exc:
         raise JsonRpcInvalidParams(str(exc)) from None
+    if registration.api_key is not None:
+        ls.redactor.add(registration.api_key.get_secret_value())
     return _registry(ls).register(registration).public_dict()
 
 
@@ -316,8 +318,9 @@ async def chat(ls: BeastModeServer, args: ChatArgs) -> dict[str, Any]:
     except BeastModeError as exc:
         raise fail(str(exc)) from None
     model = routed.model.ref if routed.model else None
-    registry.append_chat(args.session_id, "user", args.message, None)
-    registry.append_chat(args.session_id, "assistant", reply, model)
+    # History is stored in clear and fed to later prompts: no key goes into it.
+    registry.append_chat(args.session_id, "user", ls.redactor.redact(args.message), None)
+    registry.append_chat(args.session_id, "assistant", ls.redactor.redact(reply), model)
     return {"sessionId": args.session_id, "reply": reply, "model": model}
 
 
@@ -468,11 +471,15 @@ COMMANDS: dict[str, tuple[type[BaseModel], Runner]] = {
 
 
 async def run(ls: BeastModeServer, name: str, args: tuple[Any, ...]) -> Any:
-    """Validate a command's arguments and run it (`lsp/features.py` routes every command here)."""
+    """Validate a command's arguments and run it (`lsp/features.py` routes every command here).
+
+    Every result passes the server's redactor: model lists, test results, chat replies and
+    usage reports never carry a key.
+    """
     if name == "beastmode.registerModel":
-        return await _register_handler(ls, args)
+        return ls.redactor.redact_data(await _register_handler(ls, args))
     arguments, runner = COMMANDS[name]
     result = runner(ls, parse_arguments(name, arguments, args))
     if isinstance(result, Awaitable):
         result = await result
-    return result
+    return ls.redactor.redact_data(result)

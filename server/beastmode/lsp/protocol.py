@@ -150,6 +150,19 @@ class BeastModeProtocol(LanguageServerProtocol):
             log.error("Notification handler failed", exc_info=exc)
         super()._check_handler_result(future)
 
+    def _send_response(
+        self, msg_id: Any, result: Any | None = None, error: types.ResponseError | None = None
+    ) -> None:
+        """Send a response; every error's message and data pass the server's redactor first."""
+        if error is not None:
+            redactor = self.beast.redactor
+            error = types.ResponseError(
+                code=error.code,
+                message=redactor.redact(error.message),
+                data=redactor.redact_data(error.data),
+            )
+        super()._send_response(msg_id, result=result, error=error)
+
     def _send_handler_result(self, future: Future[Any], *, msg_id: Any) -> None:
         """Answer a finished request; an intended error is logged without a traceback."""
         self._request_futures.pop(msg_id, None)

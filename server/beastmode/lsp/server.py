@@ -31,6 +31,7 @@ from beastmode.errors import BeastModeError
 from beastmode.guard import WorkspaceGuard
 from beastmode.lsp.documents import DocumentStore
 from beastmode.lsp.protocol import BeastModeProtocol
+from beastmode.redaction import Redactor
 from beastmode.router.chains import build_chain
 from beastmode.router.timeouts import Timeouts
 
@@ -64,6 +65,9 @@ class BeastModeServer(LanguageServer):
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         super().__init__("beastmode", __version__, protocol_cls=BeastModeProtocol)
         self.environ = dict(os.environ if environ is None else environ)
+        # Every text the server sends out passes through this one redactor; it learns the key
+        # file in open_core and each stored key as the catalog decrypts it.
+        self.redactor = Redactor.from_environment(self.environ)
         self.documents = DocumentStore()
         self._settings: Settings | None = None
         self.initialization_options: Any = None
@@ -98,10 +102,12 @@ class BeastModeServer(LanguageServer):
             return
         self.apply_settings(self.initialization_options)  # report bad settings even if this fails
         from beastmode.registry import Registry
+        from beastmode.registry.home import home_directory
         from beastmode.router import Router
         from beastmode.usage import UsageRecorder
 
         try:
+            self.redactor.add_environment(self.environ, home_directory(self.environ))
             self.registry = Registry.open(self.environ)
             self.usage = UsageRecorder(self.registry.path)
             self.router = Router(
@@ -109,6 +115,7 @@ class BeastModeServer(LanguageServer):
                 self.usage,
                 environ=self.environ,
                 baseline_price_per_1k=self.settings.usage.baseline_price_per_1k,
+                redactor=self.redactor,
             )
         except BeastModeError as exc:
             self.setup_error = str(exc)
@@ -146,6 +153,7 @@ class BeastModeServer(LanguageServer):
         self, message: str, level: types.MessageType = types.MessageType.Info
     ) -> None:
         """Log to stderr and to the client's output panel (`window/logMessage`)."""
+        message = self.redactor.redact(message)
         log.log(logging.WARNING if level <= types.MessageType.Warning else logging.INFO, message)
         with contextlib.suppress(Exception):  # no client connected (unit use)
             self.window_log_message(types.LogMessageParams(type=level, message=message))
@@ -176,9 +184,21 @@ class BeastModeServer(LanguageServer):
                     "model": model,
                     "latencyMs": latency_ms,
                     "fellBack": fell_back,
-                    "message": message,
+                    "message": None if message is None else self.redactor.redact(message),
                 },
             )
+
+    def window_show_message(self, params: types.ShowMessageParams) -> None:
+        """`window/showMessage`, redacted (whoever calls it)."""
+        super().window_show_message(
+            types.ShowMessageParams(type=params.type, message=self.redactor.redact(params.message))
+        )
+
+    def window_log_message(self, params: types.LogMessageParams) -> None:
+        """`window/logMessage`, redacted (whoever calls it)."""
+        super().window_log_message(
+            types.LogMessageParams(type=params.type, message=self.redactor.redact(params.message))
+        )
 
     # Settings and models ---------------------------------------------------------------------
 

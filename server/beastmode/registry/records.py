@@ -6,8 +6,10 @@ write-only: `ModelRegistration` accepts it as a `SecretStr`, `ModelRecord` never
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
@@ -28,6 +30,13 @@ FIM_FAMILIES = (
 )
 
 
+CREDENTIAL_PARAMETER = re.compile(
+    r"(?i)^(?:.*[_.-])?(?:key|apikey|token|auth|authorization|sig|signature|secret|password"
+    r"|passwd|pwd|credential|credentials)$"
+)
+"""Query parameter names that carry credentials: `key`, `api_key`, `access_token`, `sig`, ..."""
+
+
 def _check_http_url(value: str | None) -> str | None:
     if value is None:
         return None
@@ -37,7 +46,34 @@ def _check_http_url(value: str | None) -> str | None:
         raise ValueError("must be an http:// or https:// URL with a host")
     if parts.username or parts.password:
         raise ValueError("must not contain credentials; pass the key as api_key")
+    for name, _ in parse_qsl(parts.query, keep_blank_values=True):
+        if CREDENTIAL_PARAMETER.match(name.strip()):
+            # The URL is stored, listed and logged in clear: a key in it would leak everywhere.
+            raise ValueError(
+                f"must not carry credentials (query parameter {name!r}); remove it and pass "
+                "the key as api_key, which is stored encrypted"
+            )
     return value
+
+
+def api_key_problem(key: str) -> str | None:
+    """Why `key` cannot be an API key (None when it can): one line of printable ASCII."""
+    for position, character in enumerate(key, start=1):
+        if character in "\r\n":
+            kind = "a line break"
+        elif unicodedata.category(character) in ("Cc", "Cf"):
+            kind = "a control character"
+        elif character.isspace():
+            kind = "whitespace"
+        elif not character.isascii():
+            kind = "a non-ASCII character"
+        else:
+            continue
+        return (
+            f"contains {kind} (at position {position}); an API key is one line of printable "
+            "ASCII without spaces: check that only the key was copied"
+        )
+    return None
 
 
 class ModelRegistration(BaseModel):
@@ -73,6 +109,17 @@ class ModelRegistration(BaseModel):
     @classmethod
     def _valid_url(cls, value: str | None) -> str | None:
         return _check_http_url(value)
+
+    @field_validator("api_key")
+    @classmethod
+    def _valid_api_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        stripped = value.get_secret_value().strip()
+        problem = api_key_problem(stripped)
+        if problem is not None:
+            raise ValueError(problem)
+        return SecretStr(stripped)
 
     @field_validator("fim_template")
     @classmethod

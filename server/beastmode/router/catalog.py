@@ -19,6 +19,8 @@ from beastmode.providers.anthropic import AnthropicProvider
 from beastmode.providers.base import Endpoint, Provider
 from beastmode.providers.local import CompletionEngine, LocalProvider
 from beastmode.providers.openai import OpenAIProvider
+from beastmode.redaction import Redactor
+from beastmode.registry.crypto import describe_key_source
 from beastmode.registry.store import Credentials, Registry
 from beastmode.router.refs import parse_ref
 
@@ -58,8 +60,10 @@ class ModelCatalog:
         provider_price_per_1k: float = 0.03,
         clock: Callable[[], float] = time.monotonic,
         on_change: Callable[[], None] = lambda: None,
+        redactor: Redactor | None = None,
     ) -> None:
         self._registry = registry
+        self.redactor = redactor if redactor is not None else Redactor()
         self._client = client
         self._environ = environ
         self._engine = engine
@@ -87,6 +91,10 @@ class ModelCatalog:
         version = self._registry.change_counter()
         if version != self._seen_version:
             self._credentials = self._registry.all_credentials()
+            # Every key this process can send is one it must never show (a rotation's new
+            # secret.key included).
+            self.redactor.add(*(c.api_key for c in self._credentials.values()))
+            self.redactor.add_environment(self._environ, self._registry.home)
             self._defaults = self._registry.defaults()
             first_load = self._seen_version is None
             self._seen_version = version
@@ -135,7 +143,7 @@ class ModelCatalog:
             raise ModelNotFoundError(model_id)
         record = credentials.record
         if record.has_api_key and credentials.api_key is None:
-            raise DecryptionError(model_id)
+            raise DecryptionError(model_id, describe_key_source(self._registry.home, self._environ))
         endpoint = Endpoint(
             url=record.endpoint_url,
             upstream_model=record.upstream_model,

@@ -28,6 +28,7 @@ from beastmode.errors import (
 )
 from beastmode.providers.base import ChatRequest, Limits, ModelRequest, TokenUsage, tokens_for_chars
 from beastmode.providers.local import CompletionEngine
+from beastmode.redaction import Redactor
 from beastmode.registry.store import Registry
 from beastmode.router.catalog import ModelCatalog, ModelInfo
 from beastmode.router.policy import Cooldowns, retry_delay, should_fall_back
@@ -103,6 +104,7 @@ class Router:
         client: httpx.AsyncClient | None = None,
         baseline_price_per_1k: float = DEFAULT_BASELINE_PRICE_PER_1K,
         clock: Callable[[], float] = time.monotonic,
+        redactor: Redactor | None = None,
     ) -> None:
         self.registry = registry
         self.usage = usage
@@ -123,6 +125,7 @@ class Router:
             provider_price_per_1k=baseline_price_per_1k,
             clock=clock,
             on_change=self.cooldowns.clear,
+            redactor=redactor,
         )
 
     def set_baseline_price(self, price_per_1k: float) -> None:
