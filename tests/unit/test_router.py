@@ -164,7 +164,8 @@ async def test_model_that_keeps_failing_is_skipped_during_cooldown(
     calls_to_primary = sum(r.path.endswith("/chat/completions") for r in fake.requests)
     result = await router.complete("chat", ["custom:primary", "custom:backup"], chat, Timeouts())
     assert result.text == "b"
-    assert sum(r.path.endswith("/chat/completions") for r in fake.requests) == calls_to_primary == 3
+    # Two failures in a row start the cooldown: at most two requests per window.
+    assert sum(r.path.endswith("/chat/completions") for r in fake.requests) == calls_to_primary == 2
     assert "skipped" in str(result.attempts[0].error)
 
 

@@ -19,6 +19,7 @@ from beastmode.providers.anthropic import AnthropicProvider
 from beastmode.providers.base import Endpoint, Provider
 from beastmode.providers.local import CompletionEngine, LocalProvider
 from beastmode.providers.openai import OpenAIProvider
+from beastmode.redaction import Redactor
 from beastmode.registry.store import Credentials, Registry
 from beastmode.router.refs import parse_ref
 
@@ -58,8 +59,10 @@ class ModelCatalog:
         provider_price_per_1k: float = 0.03,
         clock: Callable[[], float] = time.monotonic,
         on_change: Callable[[], None] = lambda: None,
+        redactor: Redactor | None = None,
     ) -> None:
         self._registry = registry
+        self.redactor = redactor or Redactor()
         self._client = client
         self._environ = environ
         self._engine = engine
@@ -144,9 +147,9 @@ class ModelCatalog:
         )
         provider: Provider
         if record.provider == "anthropic-compatible":
-            provider = AnthropicProvider(self._client, endpoint)
+            provider = AnthropicProvider(self._client, endpoint, self.redactor)
         else:
-            provider = OpenAIProvider(self._client, endpoint)
+            provider = OpenAIProvider(self._client, endpoint, self.redactor)
         info = ModelInfo(
             ref=record.ref,
             kind="custom",
@@ -174,12 +177,12 @@ class ModelCatalog:
         if kind == "openai":
             base = self._environ.get("OPENAI_BASE_URL") or OPENAI_DEFAULT_BASE
             endpoint = Endpoint(url=base, upstream_model=model, api_key=api_key)
-            provider = OpenAIProvider(self._client, endpoint)
+            provider = OpenAIProvider(self._client, endpoint, self.redactor)
             wire = "openai-compatible"
         else:
             base = self._environ.get("ANTHROPIC_BASE_URL") or ANTHROPIC_DEFAULT_BASE
             endpoint = Endpoint(url=base, upstream_model=model, api_key=api_key)
-            provider = AnthropicProvider(self._client, endpoint)
+            provider = AnthropicProvider(self._client, endpoint, self.redactor)
             wire = "anthropic-compatible"
         info = ModelInfo(
             ref=f"{kind}:{model}",

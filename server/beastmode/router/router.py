@@ -3,6 +3,7 @@
 `Router.stream()` yields text deltas from the first model that answers; once a delta has been
 yielded the router never switches models (the user has seen that text). `Router.complete()`
 collects a whole answer and may fall back even after partial text, since nothing was shown.
+`Router.test_model()` calls every endpoint one model has, without fallback.
 """
 
 from __future__ import annotations
@@ -26,16 +27,32 @@ from beastmode.errors import (
     ModelUnavailableError,
     ProviderError,
 )
-from beastmode.providers.base import ChatRequest, Limits, ModelRequest, TokenUsage, tokens_for_chars
+from beastmode.providers.base import (
+    ChatRequest,
+    FimRequest,
+    Limits,
+    ModelRequest,
+    TokenUsage,
+    tokens_for_chars,
+)
 from beastmode.providers.local import CompletionEngine
+from beastmode.redaction import Redactor
 from beastmode.registry.store import Registry
-from beastmode.router.catalog import ModelCatalog, ModelInfo
+from beastmode.router.catalog import ModelCatalog, ModelInfo, ModelKind
 from beastmode.router.policy import Cooldowns, retry_delay, should_fall_back
+from beastmode.router.refs import parse_ref
 from beastmode.router.timeouts import Timeouts
 from beastmode.usage.recorder import DEFAULT_BASELINE_PRICE_PER_1K, UsageRecorder, UsageRow
 
 RequestBuilder = Callable[[ModelInfo], ModelRequest]
 _ROUTER_ERRORS = (ProviderError, ModelNotFoundError, DecryptionError, ModelUnavailableError)
+MODEL_TEST_TASK = "model-test"
+TEST_CHAT = ChatRequest(
+    messages=(("user", "Reply with the single word: ok"),), max_tokens=8, temperature=0.0
+)
+TEST_FIM = FimRequest(
+    prompt="def add(a, b):\n    return ", suffix="\n", max_tokens=8, temperature=0.0
+)
 
 
 @dataclass(frozen=True)
@@ -55,14 +72,26 @@ class RoutedResult:
 
 
 @dataclass(frozen=True)
+class EndpointCheck:
+    """One endpoint of a model, tried by `Router.test_model`."""
+
+    endpoint: str  # "chat" or "completions"
+    ok: bool
+    latency_ms: float
+    error: str | None = None
+    reply: str | None = None
+
+
+@dataclass(frozen=True)
 class TestResult:
-    """The outcome of `beastmode.testModel`."""
+    """The outcome of `beastmode.testModel`: ok only when every endpoint of the model answered."""
 
     ok: bool
     latency_ms: float
     model: str
     error: str | None = None
     reply: str | None = None
+    checks: tuple[EndpointCheck, ...] = ()
 
 
 @dataclass
@@ -103,10 +132,13 @@ class Router:
         client: httpx.AsyncClient | None = None,
         baseline_price_per_1k: float = DEFAULT_BASELINE_PRICE_PER_1K,
         clock: Callable[[], float] = time.monotonic,
+        redactor: Redactor | None = None,
     ) -> None:
         self.registry = registry
         self.usage = usage
         self.environ = dict(os.environ if environ is None else environ)
+        # Providers add their endpoint's key; upstream previews quoting any of them are redacted.
+        self.redactor = redactor or Redactor.from_environment(self.environ)
         self._client = client or httpx.AsyncClient(
             timeout=httpx.Timeout(120.0, connect=10.0),
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
@@ -123,6 +155,7 @@ class Router:
             provider_price_per_1k=baseline_price_per_1k,
             clock=clock,
             on_change=self.cooldowns.clear,
+            redactor=self.redactor,
         )
 
     def set_baseline_price(self, price_per_1k: float) -> None:
@@ -171,28 +204,45 @@ class Router:
         )
 
     async def test_model(self, ref: str, timeouts: Timeouts | None = None) -> TestResult:
-        """Send a tiny prompt to exactly one model (no fallback) and time it."""
+        """Send a tiny request to every endpoint of exactly one model (no fallback), timed.
+
+        A registered `completions_url` gets a tiny fill-in-the-middle request besides the chat
+        one; `local` only completes code, so it gets only that.
+        """
+        timeouts = timeouts or Timeouts(attempt_seconds=30, first_token_seconds=30)
         started = time.monotonic()
-
-        def build(info: ModelInfo) -> ModelRequest:
-            return ChatRequest(
-                messages=(("user", "Reply with the single word: ok"),),
-                max_tokens=8,
-                temperature=0.0,
-            )
-
         try:
-            result = await self.complete(
-                "test",
-                [ref],
-                build,
-                timeouts or Timeouts(attempt_seconds=30, first_token_seconds=30),
-            )
+            info, _ = self.catalog.resolve(ref)
+        except _ROUTER_ERRORS:
+            info = None  # the chat check below fails with the same error, and says so
+        checks: list[EndpointCheck] = []
+        if info is None or info.provider != "local":
+            checks.append(await self._check(ref, "chat", TEST_CHAT, timeouts))
+        if info is not None and info.supports_fim:
+            checks.append(await self._check(ref, "completions", TEST_FIM, timeouts))
+        latency = round((time.monotonic() - started) * 1000, 1)
+        failed = [check for check in checks if not check.ok]
+        error = "; ".join(f"{c.endpoint}: {c.error}" for c in failed) if len(checks) > 1 else None
+        return TestResult(
+            ok=not failed,
+            latency_ms=latency,
+            model=ref,
+            error=(error or failed[0].error) if failed else None,
+            reply=checks[0].reply if not failed else None,
+            checks=tuple(checks),
+        )
+
+    async def _check(
+        self, ref: str, endpoint: str, request: ModelRequest, timeouts: Timeouts
+    ) -> EndpointCheck:
+        started = time.monotonic()
+        try:
+            result = await self.complete(MODEL_TEST_TASK, [ref], lambda _: request, timeouts)
         except AllModelsFailed as exc:
-            latency = (time.monotonic() - started) * 1000
-            return TestResult(False, round(latency, 1), ref, error=str(exc))
-        latency = (time.monotonic() - started) * 1000
-        return TestResult(True, round(latency, 1), ref, reply=result.text.strip()[:200])
+            latency = round((time.monotonic() - started) * 1000, 1)
+            return EndpointCheck(endpoint, False, latency, error=str(exc))
+        latency = round((time.monotonic() - started) * 1000, 1)
+        return EndpointCheck(endpoint, True, latency, reply=result.text.strip()[:200])
 
     async def _run(
         self,
@@ -217,11 +267,13 @@ class Router:
                 break
             cooling = self.cooldowns.remaining(ref)
             if cooling > 0:
+                last = self.cooldowns.last_error(ref)
                 routed.attempts.append(
                     FailedAttempt(
                         ref,
                         ModelUnavailableError(
                             f"{ref} is skipped for {cooling:.0f} s after repeated failures"
+                            + (f" (last: {last})" if last else "")
                         ),
                     )
                 )
@@ -268,7 +320,7 @@ class Router:
                         on_restart()
                     routed.model = None
                     self._record_failure(routed, task, ref, exc, started, ttft, info)
-                    if not should_fall_back(exc):
+                    if not should_fall_back(exc, task):
                         raise AllModelsFailed(routed.attempts) from exc
                     break
                 except GeneratorExit:
@@ -335,11 +387,15 @@ class Router:
         info: ModelInfo | None = None,
     ) -> None:
         routed.attempts.append(FailedAttempt(ref, error))
-        if should_fall_back(error):
-            self.cooldowns.record_failure(ref, error)
-        kind = info.kind if info else ("custom" if ref.startswith("custom:") else "provider")
-        if ref == "local":
-            kind = "local"
+        self.cooldowns.record_failure(ref, error)
+        if info is not None:
+            kind: ModelKind = info.kind
+        else:
+            try:
+                ref_kind = parse_ref(ref).kind
+            except ValueError:
+                return  # not a model reference at all: nothing to account it to
+            kind = ref_kind if ref_kind in ("custom", "local") else "provider"
         self._write(
             UsageRow(
                 task=task,
