@@ -66,7 +66,8 @@ def _sane_count(value: float | None) -> tuple[int | None, bool]:
     """A reported count as an int within 0..MAX_TOKENS_PER_CALL, and whether it was absurd."""
     if value is None:
         return None, False
-    if not math.isfinite(value) or value < 0 or value > MAX_TOKENS_PER_CALL:
+    # Compare before any float conversion: 10**400 is a valid JSON int but no float.
+    if not 0 <= value <= MAX_TOKENS_PER_CALL:  # also False for NaN
         return None, True
     return int(value), False
 

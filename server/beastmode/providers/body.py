@@ -102,14 +102,16 @@ def _chain(decoder: _Decoder, pieces: Iterator[bytes]) -> Iterator[bytes]:
 
 async def body_pieces(response: httpx.Response, cap: int) -> AsyncGenerator[bytes, None]:
     """The decompressed body in pieces of at most STEP_BYTES; ResponseTooLarge past `cap` bytes."""
-    decoders = _decoders(response.headers.get("content-encoding", ""))
+    encoding = response.headers.get("content-encoding", "")
+    decoders = _decoders(encoding)
+    decompressed = " (after decompression)" if encoding.strip() else ""
     total = 0
     async for raw in response.aiter_raw():
         for piece in _through(decoders, raw):
             total += len(piece)
             if total > cap:
                 raise ResponseTooLarge(
-                    f"Answer larger than {cap} bytes (after decompression); "
+                    f"Answer larger than {cap} bytes{decompressed}; "
                     "lower max_tokens or check the endpoint"
                 )
             yield piece
