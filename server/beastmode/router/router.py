@@ -290,7 +290,7 @@ class Router:
                 limits = Limits(
                     total_seconds=_cap(timeouts.attempt_seconds, remaining),
                     first_token_seconds=_cap(timeouts.first_token_seconds, remaining),
-                    max_response_bytes=timeouts.max_response_bytes,
+                    max_response_bytes=timeouts.response_cap(request.max_tokens),
                 )
                 started = time.monotonic()
                 received_chars = 0
