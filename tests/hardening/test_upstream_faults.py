@@ -395,3 +395,40 @@ def test_an_endless_line_or_a_bomb_neither_grows_memory_nor_reaches_the_chat(
         assert _key_leaks(server) == []
     finally:
         assert server.close() == 0
+
+
+ECHOES = [Fault.ECHO_KEY_BODY, Fault.ECHO_KEY_REDIRECT, Fault.ECHO_KEY_EVENT]
+
+
+@pytest.mark.parametrize("fault", ECHOES, ids=[f.value for f in ECHOES])
+def test_an_echoed_key_reaches_no_message_error_or_model_test(
+    tmp_path: Path, fake: FakeModelServer, fault: Fault
+) -> None:
+    env = private_environ(tmp_path / "home")
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    fake.default_reply = Reply(fault=fault)
+    registry = Registry.open(env)
+    register(registry, "echo", fake.openai_chat_url, completions_url=fake.openai_completions_url)
+    registry.close()
+    server = LspProcess(env, workspace)
+    try:
+        # No fallback: every failure is shown, as an error, a message and a test result.
+        server.initialize(workspace, {"model": "custom:echo", "fallback": [], **_settings("echo")})
+        server.notify(
+            "workspace/didChangeConfiguration",
+            {"settings": {**_settings("echo"), "fallback": []}},
+        )
+        server.open(URI, SOURCE)
+        tested = server.command("beastmode.testModel", {"model": "custom:echo"})
+        inline = server.response(server.inline(URI, 1, 4), timeout=COMPLETION_MS / 1000 + 10)
+        resolved = server.request("codeAction/resolve", _refactor_action(server), timeout=30)
+        chat = server.command("beastmode.chat", {"sessionId": "s", "message": "hi"})
+
+        assert tested["result"]["ok"] is False
+        assert "[redacted]" in tested["result"]["error"]  # the preview is kept, the key is not
+        assert inline["result"]["items"] == []
+        assert "error" in resolved and "error" in chat
+        assert _key_leaks(server) == []
+    finally:
+        assert server.close() == 0
