@@ -364,7 +364,13 @@ async def test_inline_completion_falls_through_on_a_400_but_chat_returns_it(
 async def test_test_model_checks_chat_and_the_completions_endpoint(
     router: Router, registry: Registry, fake: FakeModelServer
 ) -> None:
-    register(registry, "fim", fake.openai_chat_url, completions_url=fake.openai_completions_url)
+    register(
+        registry,
+        "fim",
+        fake.openai_chat_url,
+        completions_url=fake.openai_completions_url,
+        fim_template="none",  # the server does FIM: the suffix is sent separately
+    )
     fake.set_responder(
         lambda req: (
             Reply(status=404, error_message="no /completions here")

@@ -50,9 +50,7 @@ MODEL_TEST_TASK = "model-test"
 TEST_CHAT = ChatRequest(
     messages=(("user", "Reply with the single word: ok"),), max_tokens=8, temperature=0.0
 )
-TEST_FIM = FimRequest(
-    prompt="def add(a, b):\n    return ", suffix="\n", max_tokens=8, temperature=0.0
-)
+TEST_FIM_PREFIX = "def add(a, b):\n    return "
 
 
 @dataclass(frozen=True)
@@ -219,7 +217,13 @@ class Router:
         if info is None or info.provider != "local":
             checks.append(await self._check(ref, "chat", TEST_CHAT, timeouts))
         if info is not None and info.supports_fim:
-            checks.append(await self._check(ref, "completions", TEST_FIM, timeouts))
+            # The suffix goes separately only where inline completion sends it so (server-side
+            # FIM); a model with a prompt template gets a plain prompt, as its completions do.
+            server_fim = info.fim_template == "none" or info.provider == "local"
+            fim = FimRequest(
+                TEST_FIM_PREFIX, suffix="\n" if server_fim else None, max_tokens=8, temperature=0
+            )
+            checks.append(await self._check(ref, "completions", fim, timeouts))
         latency = round((time.monotonic() - started) * 1000, 1)
         failed = [check for check in checks if not check.ok]
         error = "; ".join(f"{c.endpoint}: {c.error}" for c in failed) if len(checks) > 1 else None
