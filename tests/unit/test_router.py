@@ -423,3 +423,17 @@ async def test_model_tests_are_recorded_as_model_test_and_bad_refs_not_at_all(
     with pytest.raises(errors.AllModelsFailed):
         await router.complete("chat", ["not a ref", "custom:Bad Id"], chat, Timeouts())
     assert [row[:4] for row in usage_rows(router)] == [("model-test", "custom:m", "custom", "ok")]
+
+
+async def test_test_model_calls_a_model_even_while_it_cools_down(
+    router: Router, registry: Registry, fake: FakeModelServer
+) -> None:
+    register(registry, "m", fake.openai_chat_url, completions_url=fake.openai_completions_url)
+    fake.default_reply = Reply(status=401)
+    with pytest.raises(errors.AllModelsFailed):
+        await router.complete("chat", ["custom:m"], chat, Timeouts())
+    assert router.cooldowns.remaining("custom:m") > 0  # a rejected key cools down at once
+    result = await router.test_model("custom:m")
+    assert [c.endpoint for c in result.checks] == ["chat", "completions"]
+    assert all("Invalid API key" in (c.error or "") for c in result.checks), result.checks
+    assert len(fake.requests) == 3

@@ -173,23 +173,39 @@ class Router:
         timeouts: Timeouts,
         *,
         on_restart: Callable[[], None] | None = None,
+        honour_cooldowns: bool = True,
     ) -> RoutedStream:
         """Stream from the first model of `chain` that answers.
 
         With `on_restart` given, a model that fails after some text is still replaced by the next
         one (for callers that show nothing until the end); `on_restart` is called so they can
-        drop the partial text.
+        drop the partial text. `honour_cooldowns=False` calls models even while they cool down.
         """
         routed = RoutedStream()
-        routed._generator = self._run(routed, task, list(chain), build, timeouts, on_restart)
+        routed._generator = self._run(
+            routed, task, list(chain), build, timeouts, on_restart, honour_cooldowns
+        )
         return routed
 
     async def complete(
-        self, task: str, chain: Sequence[str], build: RequestBuilder, timeouts: Timeouts
+        self,
+        task: str,
+        chain: Sequence[str],
+        build: RequestBuilder,
+        timeouts: Timeouts,
+        *,
+        honour_cooldowns: bool = True,
     ) -> RoutedResult:
         """The whole answer of the first model in `chain` that answers."""
         parts: list[str] = []
-        routed = self.stream(task, chain, build, timeouts, on_restart=parts.clear)
+        routed = self.stream(
+            task,
+            chain,
+            build,
+            timeouts,
+            on_restart=parts.clear,
+            honour_cooldowns=honour_cooldowns,
+        )
         async for delta in routed:
             parts.append(delta)
         assert routed.model is not None
@@ -241,7 +257,10 @@ class Router:
     ) -> EndpointCheck:
         started = time.monotonic()
         try:
-            result = await self.complete(MODEL_TEST_TASK, [ref], lambda _: request, timeouts)
+            # An explicit test calls the model even while it cools down: that is the point.
+            result = await self.complete(
+                MODEL_TEST_TASK, [ref], lambda _: request, timeouts, honour_cooldowns=False
+            )
         except AllModelsFailed as exc:
             latency = round((time.monotonic() - started) * 1000, 1)
             return EndpointCheck(endpoint, False, latency, error=str(exc))
@@ -256,6 +275,7 @@ class Router:
         build: RequestBuilder,
         timeouts: Timeouts,
         on_restart: Callable[[], None] | None,
+        honour_cooldowns: bool,
     ) -> AsyncGenerator[str, None]:
         loop = asyncio.get_running_loop()
         chain_deadline = (
@@ -269,7 +289,7 @@ class Router:
                     FailedAttempt(ref, DeadlineExceeded("No time left in the completion deadline"))
                 )
                 break
-            cooling = self.cooldowns.remaining(ref)
+            cooling = self.cooldowns.remaining(ref) if honour_cooldowns else 0.0
             if cooling > 0:
                 last = self.cooldowns.last_error(ref)
                 routed.attempts.append(
