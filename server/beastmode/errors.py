@@ -17,11 +17,13 @@ next. The tree, in the manner of httpx's own::
     │   ├── UpstreamHTTPError       the endpoint answered with an HTTP error status
     │   │   ├── AuthenticationFailed    401 / 403: the key is invalid
     │   │   ├── EndpointNotFound        404
+    │   │   ├── EndpointRedirected      3xx: the registered URL is not the API's own
     │   │   ├── RateLimited             429 (carries retry_after seconds when given)
     │   │   ├── UpstreamServerError     5xx, 529 overloaded
     │   │   └── InvalidRequest          any other 4xx: "Invalid request format (HTTP 400: ...)"
     │   ├── MalformedResponse       not JSON, an HTML page, JSON of the wrong shape
-    │   ├── ResponseTooLarge        the answer passed the response size cap
+    │   ├── ResponseTooLarge        the answer (or one stream event) passed its size cap,
+    │   │                           counted after decompression while reading
     │   └── UpstreamStreamError     an in-band error event inside a 200 stream
     ├── AllModelsFailed             the router ran out of models; carries each attempt's error
     ├── ModelOutputError            a model's answer held nothing usable (empty, no code)
@@ -34,7 +36,7 @@ The router catches only `ProviderError`, `DecryptionError`, `ModelNotFoundError`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 UPSTREAM_MESSAGE_LIMIT = 300
@@ -111,6 +113,11 @@ class ProviderError(BeastModeError):
         self.reason = reason
         self.status = status
 
+    def redact_with(self, redact: Callable[[str], str]) -> None:
+        """Pass this error's message through `redact` (in place), e.g. to remove echoed keys."""
+        self.reason = redact(self.reason)
+        self.args = (f"Custom model request failed: {self.reason}",)
+
 
 class TransportError(ProviderError):
     """The request never produced a complete, well-formed answer."""
@@ -154,6 +161,12 @@ class EndpointNotFound(UpstreamHTTPError):
     kind = "not_found"
 
 
+class EndpointRedirected(UpstreamHTTPError):
+    """3xx: the endpoint sent us elsewhere; redirects are not followed (the key would go along)."""
+
+    kind = "redirect"
+
+
 class RateLimited(UpstreamHTTPError):
     """429: too many requests; `retry_after` is in seconds when the endpoint said."""
 
@@ -185,7 +198,7 @@ class MalformedResponse(ProviderError):
 
 
 class ResponseTooLarge(ProviderError):
-    """The answer passed the response size cap."""
+    """The answer, or one event of a stream, passed its size cap (counted after decompression)."""
 
     kind = "too_large"
 

@@ -116,7 +116,7 @@ async def test_usage_command_reports_calls_by_task(
     await run(client, "beastmode.testModel", {"model": "custom:my-code-model"})
     report = await run(client, "beastmode.usage", {"since": "2000-01-01"})
     assert set(report) >= {"summary", "byModel", "markdown"}
-    assert [(row["task"], row["ok"]) for row in report["byTask"]] == [("test", 1)]
+    assert [(row["task"], row["ok"]) for row in report["byTask"]] == [("model-test", 1)]
     assert report["summary"]["customShare"] == 1.0
 
 

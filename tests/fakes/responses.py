@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+import zlib
+from collections.abc import Iterator
 
 from tests.fakes import wire
 from tests.fakes.connection import Connection, reason_phrase
@@ -11,6 +13,8 @@ from tests.fakes.script import DEFAULT_OVERSIZE_BYTES, Fault, RecordedRequest, R
 from tests.fakes.wire import WireFormat
 
 OVERSIZE_PIECE = 8192
+ENDLESS_PIECE = b"y" * 65536
+COMPRESSION_WBITS = {"gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
 NON_STREAM_DRIP_PIECE = 1024 * 1024
 # A reset right after the last write could reach the client before it has read that data.
 RESET_GRACE = 0.05
@@ -57,6 +61,15 @@ class ReplyWriter:
     async def send(self) -> bool:
         """Send the reply (status line onwards); True when the connection may be kept alive."""
         reply, request, fmt = self._reply, self._request, self._fmt
+        if reply.content_encoding is not None:
+            await self._send_encoded(reply.content_encoding)
+            return True
+        if reply.raw_body is not None:
+            await self._send_body(reply.raw_body, 1)
+            return True
+        if reply.raw_events is not None and request.wants_stream:
+            await self._stream(reply.raw_events, [], [])
+            return True
         if reply.fault is not None:
             return await self._send_fault(reply.fault)
         if reply.status >= 400:
@@ -120,7 +133,74 @@ class ReplyWriter:
         if fault is Fault.OVERSIZED:
             await self._send_oversized()
             return True
+        if fault is Fault.ECHO_KEY_BODY:
+            text = f"Invalid credentials {self._key()} for this gateway".encode()
+            head = response_head("text/plain", len(text), keep_alive=True, extra=reply.headers)
+            await conn.send_head(200, head)
+            await conn.send(text)
+            return True
+        if fault is Fault.ECHO_KEY_REDIRECT:
+            key = self._key()
+            page = f"<html><head><title>Moved to login for {key}</title></head></html>".encode()
+            extra = {"Location": f"https://login.example/?key={key}", **reply.headers}
+            await conn.send_head(
+                302, response_head("text/html", len(page), keep_alive=True, extra=extra)
+            )
+            await conn.send(page)
+            return True
+        if fault is Fault.ECHO_KEY_EVENT:
+            event = wire.sse(f"unauthorized: {self._key()}")
+            await self._stream([event], [], plan.epilogue)
+            return True
+        if fault is Fault.ENDLESS_LINE:
+            head = response_head("text/event-stream", None, keep_alive=False, extra=reply.headers)
+            await conn.send_head(200, head)
+            for event in plan.preamble:
+                await conn.send_chunk(event)
+            await conn.send_chunk(b"data: ")
+            while True:  # until the client goes away (send raises) or the server stops
+                await conn.send_chunk(ENDLESS_PIECE)
         raise AssertionError(f"unhandled fault {fault}")
+
+    def _key(self) -> str:
+        """The API key the request carried (Bearer token or x-api-key)."""
+        headers = self._request.headers
+        bearer = headers.get("authorization", "").removeprefix("Bearer ")
+        return headers.get("x-api-key") or bearer
+
+    def _plain_pieces(self) -> Iterator[bytes]:
+        """The uncompressed 200 body in pieces (oversized when the reply asks for it)."""
+        reply, request, fmt = self._reply, self._request, self._fmt
+        oversized = reply.fault is Fault.OVERSIZED
+        total = reply.oversize_bytes or DEFAULT_OVERSIZE_BYTES
+        if reply.raw_body is not None:
+            yield reply.raw_body
+            return
+        if not request.wants_stream:
+            text = "x" * max(0, total - 200) if oversized else reply.full_text()
+            big = Reply(text=text, usage=reply.usage)
+            yield wire.dumps(wire.json_body(fmt, big, request.json, self._reply_id))
+            return
+        deltas = ["x" * OVERSIZE_PIECE] if oversized else reply.deltas()
+        plan = wire.stream_plan(fmt, reply, request.json, self._reply_id, deltas)
+        yield from plan.preamble
+        count = max(1, -(-total // len(plan.deltas[0]))) if oversized else 1
+        for _ in range(count):
+            yield from plan.deltas
+        yield from plan.epilogue
+
+    async def _send_encoded(self, encoding: str) -> None:
+        """Send the 200 body compressed with `encoding` (a few KB can inflate to many MB)."""
+        compressor = zlib.compressobj(9, zlib.DEFLATED, COMPRESSION_WBITS[encoding])
+        parts = [compressor.compress(piece) for piece in self._plain_pieces()]
+        body = b"".join(parts) + compressor.flush()
+        streamed = self._request.wants_stream and self._reply.raw_body is None
+        content_type = "text/event-stream" if streamed else "application/json"
+        extra = {"Content-Encoding": encoding, **self._reply.headers}
+        await self._conn.send_head(
+            200, response_head(content_type, len(body), keep_alive=True, extra=extra)
+        )
+        await self._conn.send(body)
 
     async def _send_oversized(self) -> None:
         reply, request, fmt = self._reply, self._request, self._fmt

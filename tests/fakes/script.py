@@ -37,6 +37,14 @@ class Fault(enum.Enum):
     """Answer 200, stream a little, then send an error event inside the stream."""
     OVERSIZED = "oversized"
     """Answer 200 with a body or stream of `Reply.oversize_bytes` bytes."""
+    ECHO_KEY_BODY = "echo_key_body"
+    """Answer 200 with a plain-text (non-JSON) body quoting the request's API key."""
+    ECHO_KEY_REDIRECT = "echo_key_redirect"
+    """Answer 302 with an HTML page whose title (and Location) quote the request's API key."""
+    ECHO_KEY_EVENT = "echo_key_event"
+    """Answer 200 with an SSE stream whose first event is not JSON and quotes the API key."""
+    ENDLESS_LINE = "endless_line"
+    """Answer 200 with an SSE stream whose `data:` line never ends, until the client leaves."""
 
 
 @dataclass
@@ -61,6 +69,12 @@ class Reply:
     oversize_bytes: int = 0
     """Body size for `Fault.OVERSIZED`; 0 means 32 MiB."""
     finish_reason: str = "stop"
+    content_encoding: str | None = None
+    """"gzip" or "deflate": compress the whole 200 body (stream or JSON; a bomb with OVERSIZED)."""
+    raw_body: bytes | None = None
+    """A 200 `application/json` body sent verbatim (e.g. JSON of the wrong shape, `1e999`)."""
+    raw_events: list[bytes] | None = None
+    """SSE events sent verbatim as the whole stream of a streamed answer."""
 
     def deltas(self) -> list[str]:
         """The streamed text pieces, in order."""

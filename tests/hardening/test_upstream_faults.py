@@ -4,12 +4,15 @@ One server runs the whole matrix. Each fault gets its own pair of registered mod
 inline request, one for the code action), so a cooldown earned in one case never hides the fault
 in another. The primary model sits on the "broken" fake and misbehaves as the case says; the
 fallback model on the "backup" fake answers. Every case must end in the backup's answer (or, for
-a plain 400, in a message naming the upstream's error) within its deadline, with no unhandled
-exception in the server's log.
+a code action meeting a plain 400, in a message naming the upstream's error; inline completion
+moves on from any failure) within its deadline, with no unhandled exception in the server's log
+and the registered key nowhere in what the server sent, even when the endpoint echoes it.
 """
 
 from __future__ import annotations
 
+import json
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,8 +22,9 @@ from typing import Any
 import pytest
 
 from beastmode.registry import Registry
-from tests.conftest import private_environ, register
+from tests.conftest import CANARY_KEY, private_environ, register
 from tests.fakes import FakeModelServer, Fault, RecordedRequest, Reply, closed_port
+from tests.fakes.wire import sse
 from tests.hardening.client import LspProcess, unhandled_errors
 
 COMPLETION_MS = 1500
@@ -32,6 +36,8 @@ FIM_ANSWER = "return a + b"
 CHAT_ANSWER = "```python\ndef add(a, b):\n    return a + b\n```"
 REFACTORED = "def add(a, b):\n    return a + b\n"
 UPSTREAM_400 = "Unsupported parameter: suffix"
+BOMB_BYTES = 20_000_000
+BOMB_JSON = json.dumps({"choices": [{"message": {"content": "x" * BOMB_BYTES}}]}).encode()
 
 
 @dataclass(frozen=True)
@@ -40,7 +46,7 @@ class Case:
 
     name: str
     reply: Reply | None  # None: nothing listens (connection refused)
-    falls_back: bool = True
+    falls_back: bool = True  # for the code action; inline completion moves on from any failure
     partial: str | None = None
     """For faults that leave no time for the backup: what the inline failure message names.
 
@@ -48,6 +54,9 @@ class Case:
     shown until the suggestion is complete); one that uses up the whole completion deadline
     leaves the backup no time, so that ends in an empty answer and a message.
     """
+    provider: str = "openai-compatible"
+    absurd_usage: str | None = None
+    """Answer well, but report this (JSON) number as the prompt's token count."""
 
 
 CASES = [
@@ -74,7 +83,44 @@ CASES = [
     Case("oversized", Reply(fault=Fault.OVERSIZED, oversize_bytes=6 * 1024 * 1024)),
     Case("connection-refused", None),
     Case("http-400", Reply(status=400, error_message=UPSTREAM_400), falls_back=False),
+    Case("echo-key-body", Reply(fault=Fault.ECHO_KEY_BODY)),
+    Case("echo-key-redirect", Reply(fault=Fault.ECHO_KEY_REDIRECT)),
+    Case("echo-key-event", Reply(fault=Fault.ECHO_KEY_EVENT)),
+    Case("endless-line", Reply(fault=Fault.ENDLESS_LINE)),
+    Case(
+        "gzip-bomb-stream",
+        Reply(fault=Fault.OVERSIZED, oversize_bytes=BOMB_BYTES, content_encoding="gzip"),
+    ),
+    Case("deflate-bomb-json", Reply(raw_body=BOMB_JSON, content_encoding="deflate")),
+    Case("shape-choices-int", Reply(raw_body=b'{"choices": [1]}')),
+    Case("shape-choices-str", Reply(raw_body=b'{"choices": "abc"}')),
+    Case("shape-usage-lots", Reply(raw_body=b'{"choices": [{"text": "a"}], "usage": "lots"}')),
+    Case("shape-chunk-choices-int", Reply(raw_events=[sse({"choices": [1]})])),
+    Case("usage-1e999", Reply(), absurd_usage="1e999"),
+    Case("usage-10e400", Reply(), absurd_usage=str(10**400)),
+    Case(
+        "anthropic-message-str",
+        Reply(raw_events=[sse({"type": "message_start", "message": "hello"}, "message_start")]),
+        provider="anthropic-compatible",
+    ),
+    Case(
+        "anthropic-content-str",
+        Reply(raw_body=b'{"content": "hello"}'),
+        provider="anthropic-compatible",
+    ),
 ]
+
+
+def _reply(case: Case, use: str) -> Reply | None:
+    """The broken model's reply; an absurd-usage case answers as the backup would, usage aside."""
+    if case.absurd_usage is None:
+        return case.reply
+    if use == "inline":
+        choice = json.dumps({"text": FIM_ANSWER})
+    else:
+        choice = json.dumps({"message": {"content": CHAT_ANSWER}})
+    usage = f'{{"prompt_tokens": {case.absurd_usage}, "completion_tokens": 3}}'
+    return Reply(raw_body=f'{{"choices": [{choice}], "usage": {usage}}}'.encode())
 
 
 @dataclass
@@ -98,7 +144,8 @@ def matrix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Matrix]:
     env = private_environ(tmp / "home")
     workspace = tmp / "ws"
     workspace.mkdir()
-    replies = {f"{c.name}-{use}": c.reply for c in CASES for use in ("inline", "action")}
+    replies = {f"{c.name}-{use}": _reply(c, use) for c in CASES for use in ("inline", "action")}
+    providers = {f"{c.name}-{use}": c.provider for c in CASES for use in ("inline", "action")}
     refused_url = f"http://127.0.0.1:{closed_port()}/v1"
     with FakeModelServer() as broken, FakeModelServer() as backup:
 
@@ -115,6 +162,15 @@ def matrix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Matrix]:
         registry = Registry.open(env)
         for model_id, reply in replies.items():
             base = refused_url if reply is None else broken.base_url + "/v1"
+            if providers[model_id] == "anthropic-compatible":
+                register(
+                    registry,
+                    model_id,
+                    base + "/messages",
+                    provider="anthropic-compatible",
+                    upstream_model=model_id,
+                )
+                continue
             register(
                 registry,
                 model_id,
@@ -187,12 +243,11 @@ def test_inline_completion_survives_upstream_fault(matrix: Matrix, case: Case) -
         assert items == []
         failures = [m for m in shown if m.startswith("Inline suggestion failed")]
         assert any(case.partial in m for m in failures), shown
-    elif case.falls_back:
-        assert [item["insertText"] for item in items] == [FIM_ANSWER]
     else:
-        assert items == []
-        assert any("Invalid request format (HTTP 400" in m and UPSTREAM_400 in m for m in shown)
+        # Any failure of one model, a 400 included, moves inline completion to the next.
+        assert [item["insertText"] for item in items] == [FIM_ANSWER], shown
     assert unhandled_errors(_new_log(server, log_start)) == []
+    assert _key_leaks(server) == []
     assert server.alive()
 
 
@@ -219,7 +274,14 @@ def test_code_action_survives_upstream_fault(matrix: Matrix, case: Case) -> None
         popups = [p["message"] for p in server.notifications("window/showMessage")]
         assert any(UPSTREAM_400 in m for m in popups)
     assert unhandled_errors(_new_log(server, log_start)) == []
+    assert _key_leaks(server) == []
     assert server.alive()
+
+
+def _key_leaks(server: LspProcess) -> list[str]:
+    """Every message the server sent (and its log) that holds the registered key."""
+    sent = [json.dumps(message) for message in server.received] + [server.stderr]
+    return [text[:300] for text in sent if CANARY_KEY in text]
 
 
 def test_code_action_with_every_model_down_says_why_within_its_deadline(
@@ -254,5 +316,119 @@ def test_code_action_with_every_model_down_says_why_within_its_deadline(
         assert "custom:hangs" in message and "custom:refused" in message
         assert "Cannot connect" in message
         assert unhandled_errors(server.stderr) == []
+    finally:
+        assert server.close() == 0
+
+
+RESPONSE_CAP_MIB = 4  # Timeouts.max_response_bytes
+RSS_SLACK_MIB = 50
+
+
+class PeakRss:
+    """Samples a server's resident memory in the background; `peak_kib` is the largest seen."""
+
+    def __init__(self, server: LspProcess) -> None:
+        self.peak_kib = server.rss_kib()
+        self._server = server
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.02):
+            try:
+                self.peak_kib = max(self.peak_kib, self._server.rss_kib())
+            except (OSError, StopIteration):
+                return
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+def test_an_endless_line_or_a_bomb_neither_grows_memory_nor_reaches_the_chat(
+    tmp_path: Path, fake: FakeModelServer
+) -> None:
+    env = private_environ(tmp_path / "home")
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    faults = {
+        "endless": Reply(fault=Fault.ENDLESS_LINE),
+        "gzip-json": Reply(raw_body=BOMB_JSON, content_encoding="gzip"),
+        "deflate-stream": Reply(
+            fault=Fault.OVERSIZED, oversize_bytes=BOMB_BYTES, content_encoding="deflate"
+        ),
+    }
+    fake.set_responder(lambda request: faults.get(request.json["model"], Reply(text=CHAT_ANSWER)))
+    registry = Registry.open(env)
+    for model_id in faults:
+        register(registry, model_id, fake.openai_chat_url, upstream_model=model_id)
+    register(registry, "backup", fake.openai_chat_url)
+    registry.close()
+    server = LspProcess(env, workspace)
+    try:
+        server.initialize(
+            workspace,
+            {"fallback": ["custom:backup"], "timeouts": {"generationMs": 8000}},
+        )
+        warm = server.command("beastmode.chat", {"sessionId": "warm", "message": "hi"})
+        assert warm["result"]["model"] == "custom:backup"
+        for model_id in faults:
+            with PeakRss(server) as rss:
+                before = server.rss_kib()
+                answer = server.command(
+                    "beastmode.chat",
+                    {"sessionId": model_id, "message": "hi", "model": f"custom:{model_id}"},
+                    timeout=60,
+                )
+            growth_mib = (rss.peak_kib - before) / 1024
+            assert growth_mib < RESPONSE_CAP_MIB + RSS_SLACK_MIB, (model_id, growth_mib)
+            if "result" in answer:  # fell back before any text was shown
+                assert answer["result"]["model"] == "custom:backup"
+                assert len(answer["result"]["reply"]) < 1000
+            else:  # text was streamed, then the cap ended it: a clear error, nothing stored
+                assert "larger than" in answer["error"]["message"], answer
+        assert unhandled_errors(server.stderr) == []
+        assert _key_leaks(server) == []
+    finally:
+        assert server.close() == 0
+
+
+ECHOES = [Fault.ECHO_KEY_BODY, Fault.ECHO_KEY_REDIRECT, Fault.ECHO_KEY_EVENT]
+
+
+@pytest.mark.parametrize("fault", ECHOES, ids=[f.value for f in ECHOES])
+def test_an_echoed_key_reaches_no_message_error_or_model_test(
+    tmp_path: Path, fake: FakeModelServer, fault: Fault
+) -> None:
+    env = private_environ(tmp_path / "home")
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    fake.default_reply = Reply(fault=fault)
+    registry = Registry.open(env)
+    register(registry, "echo", fake.openai_chat_url, completions_url=fake.openai_completions_url)
+    registry.close()
+    server = LspProcess(env, workspace)
+    try:
+        # No fallback: every failure is shown, as an error, a message and a test result.
+        server.initialize(workspace, {"model": "custom:echo", "fallback": [], **_settings("echo")})
+        server.notify(
+            "workspace/didChangeConfiguration",
+            {"settings": {**_settings("echo"), "fallback": []}},
+        )
+        server.open(URI, SOURCE)
+        tested = server.command("beastmode.testModel", {"model": "custom:echo"})
+        inline = server.response(server.inline(URI, 1, 4), timeout=COMPLETION_MS / 1000 + 10)
+        resolved = server.request("codeAction/resolve", _refactor_action(server), timeout=30)
+        chat = server.command("beastmode.chat", {"sessionId": "s", "message": "hi"})
+
+        assert tested["result"]["ok"] is False
+        assert "[redacted]" in tested["result"]["error"]  # the preview is kept, the key is not
+        assert inline["result"]["items"] == []
+        assert "error" in resolved and "error" in chat
+        assert _key_leaks(server) == []
     finally:
         assert server.close() == 0

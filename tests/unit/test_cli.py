@@ -56,7 +56,7 @@ def test_models_add_list_test_usage_remove(environ: dict[str, str], fake: FakeMo
     assert fake.requests[0].headers["authorization"] == f"Bearer {CANARY_KEY}"
 
     report = json.loads(run(environ, "usage", "--json").stdout)
-    assert report["byTask"][0]["task"] == "test"
+    assert report["byTask"][0]["task"] == "model-test"
     assert report["summary"]["customShare"] == 1.0
     assert "| custom:coder" in run(environ, "usage").stdout
 

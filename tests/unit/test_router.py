@@ -164,7 +164,8 @@ async def test_model_that_keeps_failing_is_skipped_during_cooldown(
     calls_to_primary = sum(r.path.endswith("/chat/completions") for r in fake.requests)
     result = await router.complete("chat", ["custom:primary", "custom:backup"], chat, Timeouts())
     assert result.text == "b"
-    assert sum(r.path.endswith("/chat/completions") for r in fake.requests) == calls_to_primary == 3
+    # Two failures in a row start the cooldown: at most two requests per window.
+    assert sum(r.path.endswith("/chat/completions") for r in fake.requests) == calls_to_primary == 2
     assert "skipped" in str(result.attempts[0].error)
 
 
@@ -317,3 +318,122 @@ async def test_a_registration_in_another_process_is_seen_within_a_second(
     now[0] += 1.5
     result = await router.complete("chat", ["custom:late"], chat, Timeouts())
     assert result.model.ref == "custom:late"
+
+
+def requests_to(fake: FakeModelServer, suffix: str) -> int:
+    return sum(r.path.endswith(suffix) for r in fake.requests)
+
+
+@pytest.mark.parametrize("task", ["completion", "chat"])
+async def test_a_model_failing_with_the_same_400_is_asked_at_most_twice_per_cooldown(
+    router: Router, registry: Registry, fake: FakeModelServer, task: str
+) -> None:
+    # LiteLLM answers a wrong key and an unknown model with HTTP 400.
+    register(registry, "gateway", fake.openai_chat_url)
+    fake.default_reply = Reply(status=400, error_message="Invalid model name passed")
+    failures = []
+    for _ in range(6):
+        with pytest.raises(errors.AllModelsFailed) as caught:
+            await router.complete(task, ["custom:gateway"], chat, Timeouts())
+        failures.append(str(caught.value))
+    assert len(fake.requests) == 2
+    assert "skipped" in failures[-1] and "Invalid model name passed" in failures[-1]
+
+
+async def test_inline_completion_falls_through_on_a_400_but_chat_returns_it(
+    router: Router, fake: FakeModelServer, two_models: None
+) -> None:
+    fake.set_responder(
+        lambda req: (
+            Reply(status=400, error_message="bad parameter")
+            if req.path.endswith("/chat/completions")
+            else Reply(text="from backup")
+        )
+    )
+    result = await router.complete(
+        "completion", ["custom:primary", "custom:backup"], chat, Timeouts()
+    )
+    assert result.text == "from backup" and result.model.ref == "custom:backup"
+    for task in ("chat", "refactor", "feature"):
+        router.cooldowns.clear()  # two failures in a row would cool the model down
+        with pytest.raises(errors.AllModelsFailed, match="HTTP 400: bad parameter"):
+            await router.complete(task, ["custom:primary", "custom:backup"], chat, Timeouts())
+    assert requests_to(fake, "/v1/messages") == 1
+
+
+async def test_test_model_checks_chat_and_the_completions_endpoint(
+    router: Router, registry: Registry, fake: FakeModelServer
+) -> None:
+    register(
+        registry,
+        "fim",
+        fake.openai_chat_url,
+        completions_url=fake.openai_completions_url,
+        fim_template="none",  # the server does FIM: the suffix is sent separately
+    )
+    fake.set_responder(
+        lambda req: (
+            Reply(status=404, error_message="no /completions here")
+            if req.path.endswith("/v1/completions")
+            else Reply(text="ok")
+        )
+    )
+    result = await router.test_model("custom:fim")
+    assert [(c.endpoint, c.ok) for c in result.checks] == [("chat", True), ("completions", False)]
+    assert not result.ok and result.error is not None
+    assert "completions:" in result.error and "no /completions here" in result.error
+    fim_request = next(r for r in fake.requests if r.path.endswith("/v1/completions"))
+    assert fim_request.json["suffix"] == "\n"
+
+    fake.set_responder(None)
+    fake.default_reply = Reply(text="ok")
+    router.cooldowns.clear()
+    passed = await router.test_model("custom:fim")
+    assert passed.ok and passed.error is None and [c.ok for c in passed.checks] == [True, True]
+    assert passed.reply == "ok"
+
+
+async def test_test_model_of_a_chat_only_model_has_one_check(
+    router: Router, registry: Registry, fake: FakeModelServer
+) -> None:
+    register(registry, "chatty", fake.openai_chat_url)
+    fake.script(Reply(status=401))
+    result = await router.test_model("custom:chatty")
+    assert [(c.endpoint, c.ok) for c in result.checks] == [("chat", False)]
+    assert not result.ok and result.error is not None and "Invalid API key" in result.error
+
+
+class OneLineEngine:
+    def complete_line(self, prefix: str, suffix: str) -> str | None:
+        return "a + b"
+
+
+async def test_test_model_local_asks_the_engine_for_a_completion(router: Router) -> None:
+    router.catalog.set_engine(OneLineEngine())
+    result = await router.test_model("local")
+    assert result.ok, result.error
+    assert [(c.endpoint, c.ok, c.reply) for c in result.checks] == [("completions", True, "a + b")]
+
+
+async def test_model_tests_are_recorded_as_model_test_and_bad_refs_not_at_all(
+    router: Router, registry: Registry, fake: FakeModelServer
+) -> None:
+    register(registry, "m", fake.openai_chat_url)
+    await router.test_model("custom:m")
+    with pytest.raises(errors.AllModelsFailed):
+        await router.complete("chat", ["not a ref", "custom:Bad Id"], chat, Timeouts())
+    assert [row[:4] for row in usage_rows(router)] == [("model-test", "custom:m", "custom", "ok")]
+
+
+async def test_test_model_calls_a_model_even_while_it_cools_down(
+    router: Router, registry: Registry, fake: FakeModelServer
+) -> None:
+    register(registry, "m", fake.openai_chat_url, completions_url=fake.openai_completions_url)
+    fake.default_reply = Reply(status=401)
+    with pytest.raises(errors.AllModelsFailed):
+        await router.complete("chat", ["custom:m"], chat, Timeouts())
+    assert router.cooldowns.remaining("custom:m") > 0  # a rejected key cools down at once
+    result = await router.test_model("custom:m")
+    assert [c.endpoint for c in result.checks] == ["chat", "completions"]
+    assert all("Invalid API key" in (c.error or "") for c in result.checks), result.checks
+    assert len(fake.requests) == 3

@@ -13,9 +13,9 @@ from httpx_sse import ServerSentEvent
 
 from beastmode.errors import (
     MalformedResponse,
+    ProviderError,
     UpstreamServerError,
     UpstreamStreamError,
-    truncate_upstream_message,
 )
 from beastmode.providers.base import (
     ChatRequest,
@@ -23,10 +23,21 @@ from beastmode.providers.base import (
     FimRequest,
     Limits,
     ModelRequest,
+    ReportedUsage,
     TextStream,
-    TokenUsage,
 )
-from beastmode.providers.http import HTTPTextStream, parse_event_json, redact
+from beastmode.providers.body import ACCEPT_ENCODING
+from beastmode.providers.http import HTTPTextStream, parse_event_json, preview
+from beastmode.providers.shapes import (
+    AnthropicBlockDelta,
+    AnthropicMessage,
+    AnthropicMessageDelta,
+    AnthropicMessageStart,
+    AnthropicUsage,
+    ErrorDetail,
+    validate,
+)
+from beastmode.redaction import Redactor
 
 ANTHROPIC_VERSION = "2023-06-01"
 
@@ -42,37 +53,34 @@ def messages_url(endpoint_url: str) -> str:
 
 
 class AnthropicDecoder:
-    """Reads Anthropic Messages answers, streamed or whole."""
+    """Reads Anthropic Messages answers, streamed or whole, checking their shape."""
 
-    def __init__(self, secret: str | None) -> None:
-        self.usage: TokenUsage | None = None
+    def __init__(self, redactor: Redactor) -> None:
+        self.usage = ReportedUsage()
         self.terminated = False
         self.exhausted = False
-        self._secret = secret
+        self._redactor = redactor
 
     def feed(self, event: ServerSentEvent) -> str:
         """Text of one event; `message_stop` ends the stream; an `error` event raises."""
         kind = event.event
         if kind == "ping" or not event.data.strip():
             return ""
-        data = parse_event_json(event)
+        data = parse_event_json(event, self._redactor)
         if not isinstance(data, dict):
-            raise MalformedResponse("Stream event is not a JSON object")
+            raise MalformedResponse("A stream event is not a JSON object; check the endpoint")
         kind = kind if kind and kind != "message" else str(data.get("type", ""))
         if kind == "error":
             raise self._stream_error(data)
         if kind == "message_start":
-            usage = (data.get("message") or {}).get("usage") or {}
-            self.usage = TokenUsage(prompt_tokens=int(usage.get("input_tokens") or 0))
+            start = validate(AnthropicMessageStart, data, "The message_start event")
+            self._read_usage(start.message.usage)
         elif kind == "message_delta":
-            output = (data.get("usage") or {}).get("output_tokens")
-            if output is not None:
-                self.usage = self.usage or TokenUsage()
-                self.usage.completion_tokens = int(output)
+            self._read_usage(validate(AnthropicMessageDelta, data, "A message_delta event").usage)
         elif kind == "content_block_delta":
-            delta = data.get("delta") or {}
-            if delta.get("type") == "text_delta":
-                return str(delta.get("text", ""))
+            delta = validate(AnthropicBlockDelta, data, "A content_block_delta event").delta
+            if delta.type == "text_delta":
+                return delta.text or ""
         elif kind == "message_stop":
             self.terminated = self.exhausted = True
         return ""
@@ -81,23 +89,23 @@ class AnthropicDecoder:
         """Text of a non-streamed answer (the text blocks of `content`)."""
         if isinstance(data, dict) and data.get("type") == "error":
             raise self._stream_error(data)
-        try:
-            blocks = data["content"]
-            text = "".join(b.get("text", "") for b in blocks if b.get("type", "text") == "text")
-        except (KeyError, TypeError, AttributeError):
-            raise MalformedResponse("Answer has no content[].text") from None
-        usage = data.get("usage") or {}
-        self.usage = TokenUsage(
-            prompt_tokens=int(usage.get("input_tokens") or 0),
-            completion_tokens=int(usage.get("output_tokens") or 0),
-        )
+        message = validate(AnthropicMessage, data, "The answer")
+        self._read_usage(message.usage)
         self.terminated = self.exhausted = True
-        return text
+        return "".join(block.text or "" for block in message.content if block.type == "text")
 
-    def _stream_error(self, data: dict[str, Any]) -> Exception:
-        error = data.get("error") or {}
-        kind = str(error.get("type", "error"))
-        message = redact(truncate_upstream_message(str(error.get("message", ""))), self._secret)
+    def _read_usage(self, usage: AnthropicUsage | None) -> None:
+        """Take the counts given: `message_delta`'s are cumulative and may hold input too."""
+        if usage is not None:
+            # 0 input tokens is a placeholder (LiteLLM sends it before the real count).
+            prompt = usage.input_tokens or None
+            self.usage.report(prompt=prompt, completion=usage.output_tokens)
+
+    def _stream_error(self, data: dict[str, Any]) -> ProviderError:
+        error = data.get("error")
+        detail = ErrorDetail.model_validate(error) if isinstance(error, dict) else ErrorDetail()
+        kind = preview(str(detail.type), self._redactor, 60)
+        message = preview(str(detail.message or ""), self._redactor)
         if kind == "overloaded_error":
             return UpstreamServerError(f"Model overloaded mid-stream ({kind}: {message})")
         return UpstreamStreamError(f"Model reported an error mid-stream ({kind}: {message})")
@@ -108,9 +116,13 @@ class AnthropicProvider:
 
     supports_fim = False
 
-    def __init__(self, client: httpx.AsyncClient, endpoint: Endpoint) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, endpoint: Endpoint, redactor: Redactor | None = None
+    ) -> None:
         self._client = client
         self._endpoint = endpoint
+        self._redactor = redactor or Redactor()
+        self._redactor.add(endpoint.api_key)
 
     def __repr__(self) -> str:
         return f"AnthropicProvider(url={self._endpoint.url!r})"
@@ -139,6 +151,7 @@ class AnthropicProvider:
         headers = {
             "anthropic-version": ANTHROPIC_VERSION,
             "Accept": "text/event-stream",
+            "Accept-Encoding": ACCEPT_ENCODING,
             "Content-Type": "application/json",
         }
         if self._endpoint.api_key:
@@ -151,8 +164,8 @@ class AnthropicProvider:
         return HTTPTextStream(
             self._client,
             http_request,
-            AnthropicDecoder(self._endpoint.api_key),
+            AnthropicDecoder(self._redactor),
             limits,
-            secret=self._endpoint.api_key,
+            redactor=self._redactor,
             prompt_text=prompt_text,
         )

@@ -58,6 +58,60 @@ class TokenUsage:
     estimated: bool = False
 
 
+MAX_TOKENS_PER_CALL = 10_000_000
+"""More tokens than any one call uses: a larger count is a broken endpoint, not a fact."""
+
+
+def _sane_count(value: float | None) -> tuple[int | None, bool]:
+    """A reported count as an int within 0..MAX_TOKENS_PER_CALL, and whether it was absurd."""
+    if value is None:
+        return None, False
+    # Compare before any float conversion: 10**400 is a valid JSON int but no float.
+    if not 0 <= value <= MAX_TOKENS_PER_CALL:  # also False for NaN
+        return None, True
+    return int(value), False
+
+
+@dataclass
+class ReportedUsage:
+    """Token counts as an endpoint reported them; a half is None until (unless) it is reported."""
+
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    absurd: bool = False
+    """Some count was not a sane number (negative, infinite, above MAX_TOKENS_PER_CALL)."""
+
+    def report(self, *, prompt: float | None = None, completion: float | None = None) -> None:
+        """Take the counts given; an absurd one is dropped (to be estimated) and remembered."""
+        for name, value in (("prompt_tokens", prompt), ("completion_tokens", completion)):
+            count, absurd = _sane_count(value)
+            self.absurd |= absurd
+            if count is not None:
+                setattr(self, name, count)
+
+
+def settle_usage(
+    reported: ReportedUsage | None, prompt_chars: int, answer_chars: int
+) -> TokenUsage:
+    """The usage to record: what was reported, each missing or absurd half estimated.
+
+    A prompt reported as 0 tokens is taken as missing (every call sends a prompt; LiteLLM's
+    Anthropic stream says 0 in `message_start` before the real count in `message_delta`); so is
+    0 completion tokens for an answer that has text.
+    """
+    reported = reported or ReportedUsage()
+    prompt = reported.prompt_tokens
+    completion = reported.completion_tokens
+    estimated = reported.absurd
+    if not prompt:
+        prompt = min(tokens_for_chars(prompt_chars), MAX_TOKENS_PER_CALL)
+        estimated = True
+    if completion is None or (completion == 0 and answer_chars):
+        completion = min(tokens_for_chars(answer_chars), MAX_TOKENS_PER_CALL)
+        estimated = True
+    return TokenUsage(prompt_tokens=prompt, completion_tokens=completion, estimated=estimated)
+
+
 def tokens_for_chars(chars: int) -> int:
     """A provider-neutral token estimate: about 3.5 characters per token of code."""
     return math.ceil(chars / 3.5)

@@ -3,8 +3,10 @@
 One streaming call runs as an async generator (`_attempt`) wrapped by `HTTPTextStream`, which
 enforces the deadlines from outside: each step waits at most until the first-token deadline (before
 any text) or the total deadline (after), so a server that drips a token every half second still ends
-on time, which httpx's per-read timeout alone would not do. httpx errors become ours in
-`translate_errors`; upstream error bodies become the guide's messages in `status_error`.
+on time, which httpx's per-read timeout alone would not do. Bodies are read under size caps
+(`providers.body`, `providers.sse`). httpx errors become ours in `translate_errors`; upstream error
+bodies become the guide's messages in `status_error`. Every text built from upstream bytes passes
+through the `Redactor` before it goes into an error, since endpoints echo keys back.
 """
 
 from __future__ import annotations
@@ -22,34 +24,38 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
-from httpx_sse import EventSource, ServerSentEvent
+from httpx_sse import ServerSentEvent
 
 from beastmode.errors import (
     AuthenticationFailed,
     ConnectError,
     DeadlineExceeded,
     EndpointNotFound,
+    EndpointRedirected,
     InvalidRequest,
     MalformedResponse,
     ProviderError,
     RateLimited,
-    ResponseTooLarge,
     StreamInterrupted,
     TransportError,
     UpstreamServerError,
     truncate_upstream_message,
 )
-from beastmode.providers.base import Limits, TokenUsage, tokens_for_chars
+from beastmode.providers.base import Limits, ReportedUsage, TokenUsage, settle_usage
+from beastmode.providers.body import body_pieces, read_body, read_preview
+from beastmode.providers.sse import aiter_events
+from beastmode.redaction import Redactor
 
-REDACTED = "[redacted]"
 DRAIN_SECONDS = 0.25
+ERROR_PREVIEW_BYTES = 64_000
+MAX_EVENT_BYTES = 1_000_000
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
 
 class WireDecoder(Protocol):
     """Turns one wire format's events and bodies into text; one instance per call."""
 
-    usage: TokenUsage | None
+    usage: ReportedUsage
     terminated: bool  # the answer finished properly: the stream may end now
     exhausted: bool  # nothing more will come: stop reading
 
@@ -62,11 +68,9 @@ class WireDecoder(Protocol):
         ...
 
 
-def redact(text: str, secret: str | None) -> str:
-    """Remove a secret (and the common bearer-token shape) from text shown to anyone."""
-    if secret:
-        text = text.replace(secret, REDACTED)
-    return re.sub(r"(?i)(bearer\s+)[A-Za-z0-9._~+/-]{8,}", r"\1" + REDACTED, text)
+def preview(text: str, redactor: Redactor, limit: int = 300) -> str:
+    """Upstream text fit to quote in a message: secrets removed first, then shortened."""
+    return truncate_upstream_message(redactor.redact(text), limit)
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -88,19 +92,19 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when.timestamp() - current)
 
 
-def upstream_error_text(body: bytes, content_type: str) -> str:
-    """The upstream's own error message from an error body (JSON, HTML or text), one line."""
+def upstream_error_text(body: bytes, content_type: str, redactor: Redactor) -> str:
+    """The upstream's own message from a body (JSON, HTML or text): one line, secrets removed."""
     stripped = body.strip()
     if not stripped:
         return ""
     if "html" in content_type or stripped[:1] == b"<":
         title = _TITLE.search(stripped)
-        text = title.group(1).decode("utf-8", "replace").strip() if title else ""
+        text = preview(title.group(1).decode("utf-8", "replace"), redactor) if title else ""
         return f"HTML error page: {text}" if text else "HTML error page"
     try:
         data = json.loads(stripped)
     except ValueError:
-        return truncate_upstream_message(stripped.decode("utf-8", "replace"))
+        return preview(stripped.decode("utf-8", "replace"), redactor)
     message: Any = None
     if isinstance(data, dict):
         error = data.get("error")
@@ -109,12 +113,21 @@ def upstream_error_text(body: bytes, content_type: str) -> str:
         elif isinstance(error, str):
             message = error
         message = message or data.get("message") or data.get("detail")
-    return truncate_upstream_message(str(message if message is not None else data))
+    return preview(str(message if message is not None else data), redactor)
 
 
-def status_error(status: int, detail_text: str, retry_after: float | None) -> ProviderError:
-    """Map an HTTP error status and the upstream's message to our error tree."""
+def status_error(
+    status: int, detail_text: str, retry_after: float | None, location: str = ""
+) -> ProviderError:
+    """Map an HTTP status of 300 or more and the upstream's message to our error tree."""
     detail = f"HTTP {status}: {detail_text}" if detail_text else f"HTTP {status}"
+    if status < 400:
+        target = f" to {location}" if location else ""
+        return EndpointRedirected(
+            f"Endpoint redirected ({detail}){target}: redirects are not followed, so that the key "
+            "goes only where it was registered; register the URL of the API itself",
+            status=status,
+        )
     if status in (401, 403):
         return AuthenticationFailed(f"Invalid API key ({detail})", status=status)
     if status == 404:
@@ -131,22 +144,25 @@ def status_error(status: int, detail_text: str, retry_after: float | None) -> Pr
 
 
 @contextmanager
-def translate_errors(url: str, secret: str | None, *, started: bool = False) -> Iterator[None]:
-    """Turn httpx's exceptions into ours, with the key redacted from every message."""
-    host = urlsplit(url).netloc
+def translate_errors(url: str, redactor: Redactor) -> Iterator[None]:
+    """Turn httpx's exceptions into ours; every message leaves with secrets redacted."""
+    host = redactor.redact(urlsplit(url).netloc)
     try:
         yield
-    except ProviderError:
+    except ProviderError as exc:
+        exc.redact_with(redactor.redact)  # the last word: whatever a decoder quoted
         raise
     except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-        raise ConnectError(f"Cannot connect to {host} ({redact(str(exc), secret)})") from None
+        raise ConnectError(f"Cannot connect to {host} ({redactor.redact(str(exc))})") from None
     except httpx.TimeoutException as exc:
         raise DeadlineExceeded(f"Timed out talking to {host} ({type(exc).__name__})") from None
     except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-        reason = redact(str(exc), secret) or type(exc).__name__
+        reason = redactor.redact(str(exc)) or type(exc).__name__
         raise StreamInterrupted(f"Connection to {host} broke ({reason})") from None
     except httpx.HTTPError as exc:
-        raise TransportError(f"HTTP error talking to {host} ({redact(str(exc), secret)})") from None
+        raise TransportError(
+            f"HTTP error talking to {host} ({redactor.redact(str(exc))})"
+        ) from None
 
 
 class HTTPTextStream:
@@ -159,7 +175,7 @@ class HTTPTextStream:
         decoder: WireDecoder,
         limits: Limits,
         *,
-        secret: str | None,
+        redactor: Redactor,
         prompt_text: str,
     ) -> None:
         self.usage: TokenUsage | None = None
@@ -169,7 +185,7 @@ class HTTPTextStream:
         self._request = request
         self._decoder = decoder
         self._limits = limits
-        self._secret = secret
+        self._redactor = redactor
         self._prompt_text = prompt_text
         self._completion_chars = 0
         self._generator: AsyncGenerator[str, None] | None = None
@@ -189,6 +205,8 @@ class HTTPTextStream:
             await self._steps_generator.aclose()
         if self._generator is not None:
             await self._generator.aclose()
+        if self.usage is None:
+            self.usage = self._final_usage()
 
     async def _steps(self) -> AsyncGenerator[str, None]:
         loop = asyncio.get_running_loop()
@@ -220,33 +238,25 @@ class HTTPTextStream:
         self.usage = self._final_usage()
 
     def _final_usage(self) -> TokenUsage:
-        reported = self._decoder.usage
-        if reported is not None and (reported.prompt_tokens or reported.completion_tokens):
-            return reported
-        return TokenUsage(
-            prompt_tokens=tokens_for_chars(len(self._prompt_text)),
-            completion_tokens=tokens_for_chars(self._completion_chars),
-            estimated=True,
-        )
+        return settle_usage(self._decoder.usage, len(self._prompt_text), self._completion_chars)
 
     async def _attempt(self) -> AsyncGenerator[str, None]:
         url = str(self._request.url)
         cap = self._limits.max_response_bytes
-        with translate_errors(url, self._secret):
+        with translate_errors(url, self._redactor):
             response = await self._client.send(self._request, stream=True)
             try:
-                if response.status_code >= 400:
+                if response.status_code >= 300:
                     raise await self._status_error(response)
                 content_type = response.headers.get("content-type", "")
                 if "text/event-stream" not in content_type:
-                    text = self._decoder.parse_body(await _read_json(response, cap))
+                    body = await read_body(response, cap)
+                    text = self._decoder.parse_body(self._parse_json(body, content_type))
                     self._completion_chars += len(text)
                     yield text
                     return
-                events = EventSource(response).aiter_sse()
+                events = aiter_events(body_pieces(response, cap), min(cap, MAX_EVENT_BYTES))
                 async for event in events:
-                    if response.num_bytes_downloaded > cap:
-                        raise ResponseTooLarge(f"Answer larger than {cap} bytes")
                     text = self._decoder.feed(event)
                     if text:
                         self._completion_chars += len(text)
@@ -260,53 +270,33 @@ class HTTPTextStream:
                 await response.aclose()
 
     async def _status_error(self, response: httpx.Response) -> ProviderError:
-        body = await _read_capped(response, 64_000)
-        text = redact(
-            upstream_error_text(body, response.headers.get("content-type", "")), self._secret
-        )
+        body = await read_preview(response, ERROR_PREVIEW_BYTES)
+        content_type = response.headers.get("content-type", "")
+        text = upstream_error_text(body, content_type, self._redactor)
         retry_after = parse_retry_after(response.headers.get("retry-after"))
-        return status_error(response.status_code, text, retry_after)
+        location = preview(response.headers.get("location", ""), self._redactor, 200)
+        return status_error(response.status_code, text, retry_after, location)
+
+    def _parse_json(self, body: bytes, content_type: str) -> Any:
+        try:
+            return json.loads(body)
+        except (ValueError, RecursionError):
+            shown = upstream_error_text(body, content_type, self._redactor)
+            raise MalformedResponse(f"Answer is not JSON ({shown})") from None
 
 
 async def _read_to_end(events: AsyncIterator[ServerSentEvent]) -> None:
     """Read what little follows the terminator, so the connection can be reused (no new TLS)."""
-    with contextlib.suppress(TimeoutError, httpx.HTTPError):
+    with contextlib.suppress(TimeoutError, httpx.HTTPError, ProviderError):
         async with asyncio.timeout(DRAIN_SECONDS):
             async for _ in events:
                 pass
 
 
-async def _read_capped(response: httpx.Response, cap: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > cap:
-            break
-    return b"".join(chunks)[:cap]
-
-
-async def _read_json(response: httpx.Response, cap: int) -> Any:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > cap:
-            raise ResponseTooLarge(f"Answer larger than {cap} bytes")
-        chunks.append(chunk)
-    body = b"".join(chunks)
-    try:
-        return json.loads(body)
-    except ValueError:
-        preview = upstream_error_text(body, response.headers.get("content-type", ""))
-        raise MalformedResponse(f"Answer is not JSON ({preview})") from None
-
-
-def parse_event_json(event: ServerSentEvent) -> Any:
-    """The JSON payload of one SSE event, or MalformedResponse."""
+def parse_event_json(event: ServerSentEvent, redactor: Redactor) -> Any:
+    """The JSON payload of one SSE event, or MalformedResponse quoting it (secrets removed)."""
     try:
         return json.loads(event.data)
-    except ValueError:
-        preview = truncate_upstream_message(event.data, 120)
-        raise MalformedResponse(f"Stream event is not JSON ({preview})") from None
+    except (ValueError, RecursionError):
+        shown = preview(event.data, redactor, 120)
+        raise MalformedResponse(f"Stream event is not JSON ({shown})") from None

@@ -13,17 +13,20 @@ from urllib.parse import urlsplit
 import httpx
 from httpx_sse import ServerSentEvent
 
-from beastmode.errors import MalformedResponse, UpstreamStreamError, truncate_upstream_message
+from beastmode.errors import MalformedResponse, UpstreamStreamError
 from beastmode.providers.base import (
     ChatRequest,
     Endpoint,
     FimRequest,
     Limits,
     ModelRequest,
+    ReportedUsage,
     TextStream,
-    TokenUsage,
 )
-from beastmode.providers.http import HTTPTextStream, parse_event_json, redact
+from beastmode.providers.body import ACCEPT_ENCODING
+from beastmode.providers.http import HTTPTextStream, parse_event_json, preview
+from beastmode.providers.shapes import OpenAIAnswer, OpenAIChunk, OpenAIUsage, validate
+from beastmode.redaction import Redactor
 
 
 def chat_url(endpoint_url: str) -> str:
@@ -37,32 +40,29 @@ def chat_url(endpoint_url: str) -> str:
 
 
 class OpenAIDecoder:
-    """Reads OpenAI chat and completions answers, streamed or whole."""
+    """Reads OpenAI chat and completions answers, streamed or whole, checking their shape."""
 
-    def __init__(self, secret: str | None) -> None:
-        self.usage: TokenUsage | None = None
+    def __init__(self, redactor: Redactor) -> None:
+        self.usage = ReportedUsage()
         self.terminated = False
         self.exhausted = False
-        self._secret = secret
+        self._redactor = redactor
 
     def feed(self, event: ServerSentEvent) -> str:
         """Text of one `data:` chunk; `[DONE]` ends the stream; an `error` chunk raises."""
         if event.data.strip() == "[DONE]":
             self.terminated = self.exhausted = True
             return ""
-        chunk = parse_event_json(event)
-        if not isinstance(chunk, dict):
-            raise MalformedResponse("Stream chunk is not a JSON object")
-        if "error" in chunk:
-            raise UpstreamStreamError(f"Model reported an error mid-stream: {self._error(chunk)}")
-        self._read_usage(chunk)
+        data = parse_event_json(event, self._redactor)
+        if isinstance(data, dict) and "error" in data:
+            raise UpstreamStreamError(f"Model reported an error mid-stream: {self._error(data)}")
+        chunk = validate(OpenAIChunk, data, "A stream chunk")
+        self._read_usage(chunk.usage)
         text = ""
-        for choice in chunk.get("choices") or ():
-            delta = choice.get("delta")
-            piece = delta.get("content") if isinstance(delta, dict) else choice.get("text")
-            if isinstance(piece, str):
-                text += piece
-            if choice.get("finish_reason"):
+        for choice in chunk.choices or ():
+            piece = choice.delta.content if choice.delta is not None else choice.text
+            text += piece or ""
+            if choice.finish_reason:
                 self.terminated = True
         return text
 
@@ -70,36 +70,34 @@ class OpenAIDecoder:
         """Text of a non-streamed answer (`message.content` or `text` of the first choice)."""
         if isinstance(data, dict) and "error" in data:
             raise UpstreamStreamError(f"Model reported an error: {self._error(data)}")
-        try:
-            choice = data["choices"][0]
-            message = choice.get("message")
-            text = message.get("content") if isinstance(message, dict) else choice.get("text")
-        except (KeyError, IndexError, TypeError, AttributeError):
-            raise MalformedResponse("Answer has no choices[0].message.content") from None
-        self._read_usage(data)
+        answer = validate(OpenAIAnswer, data, "The answer")
+        if not answer.choices:
+            raise MalformedResponse("The answer has no choices; check the endpoint")
+        choice = answer.choices[0]
+        self._read_usage(answer.usage)
         self.terminated = self.exhausted = True
-        return text if isinstance(text, str) else ""
+        return choice.message.text() if choice.message is not None else choice.text or ""
 
-    def _read_usage(self, chunk: dict[str, Any]) -> None:
-        usage = chunk.get("usage")
-        if isinstance(usage, dict):
-            self.usage = TokenUsage(
-                prompt_tokens=int(usage.get("prompt_tokens") or 0),
-                completion_tokens=int(usage.get("completion_tokens") or 0),
-            )
+    def _read_usage(self, usage: OpenAIUsage | None) -> None:
+        if usage is not None:
+            self.usage.report(prompt=usage.prompt_tokens, completion=usage.completion_tokens)
 
-    def _error(self, chunk: dict[str, Any]) -> str:
-        error = chunk.get("error")
+    def _error(self, data: dict[str, Any]) -> str:
+        error = data.get("error")
         message = error.get("message") if isinstance(error, dict) else error
-        return redact(truncate_upstream_message(str(message)), self._secret)
+        return preview(str(message), self._redactor)
 
 
 class OpenAIProvider:
     """Calls one OpenAI-compatible endpoint."""
 
-    def __init__(self, client: httpx.AsyncClient, endpoint: Endpoint) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, endpoint: Endpoint, redactor: Redactor | None = None
+    ) -> None:
         self._client = client
         self._endpoint = endpoint
+        self._redactor = redactor or Redactor()
+        self._redactor.add(endpoint.api_key)
         self.supports_fim = endpoint.completions_url is not None
 
     def __repr__(self) -> str:
@@ -116,7 +114,11 @@ class OpenAIProvider:
             chat = request if isinstance(request, ChatRequest) else _fim_as_chat(request)
             body = self._chat_body(chat)
             prompt_text = (chat.system or "") + "".join(text for _, text in chat.messages)
-        headers = {"Accept": "text/event-stream", "Content-Type": "application/json"}
+        headers = {
+            "Accept": "text/event-stream",
+            "Accept-Encoding": ACCEPT_ENCODING,
+            "Content-Type": "application/json",
+        }
         if self._endpoint.api_key:
             headers["Authorization"] = f"Bearer {self._endpoint.api_key}"
         headers.update(dict(self._endpoint.extra_headers))
@@ -124,9 +126,9 @@ class OpenAIProvider:
         return HTTPTextStream(
             self._client,
             http_request,
-            OpenAIDecoder(self._endpoint.api_key),
+            OpenAIDecoder(self._redactor),
             limits,
-            secret=self._endpoint.api_key,
+            redactor=self._redactor,
             prompt_text=prompt_text,
         )
 

@@ -152,9 +152,9 @@ class ModelCatalog:
         )
         provider: Provider
         if record.provider == "anthropic-compatible":
-            provider = AnthropicProvider(self._client, endpoint)
+            provider = AnthropicProvider(self._client, endpoint, self.redactor)
         else:
-            provider = OpenAIProvider(self._client, endpoint)
+            provider = OpenAIProvider(self._client, endpoint, self.redactor)
         info = ModelInfo(
             ref=record.ref,
             kind="custom",
@@ -182,12 +182,12 @@ class ModelCatalog:
         if kind == "openai":
             base = self._environ.get("OPENAI_BASE_URL") or OPENAI_DEFAULT_BASE
             endpoint = Endpoint(url=base, upstream_model=model, api_key=api_key)
-            provider = OpenAIProvider(self._client, endpoint)
+            provider = OpenAIProvider(self._client, endpoint, self.redactor)
             wire = "openai-compatible"
         else:
             base = self._environ.get("ANTHROPIC_BASE_URL") or ANTHROPIC_DEFAULT_BASE
             endpoint = Endpoint(url=base, upstream_model=model, api_key=api_key)
-            provider = AnthropicProvider(self._client, endpoint)
+            provider = AnthropicProvider(self._client, endpoint, self.redactor)
             wire = "anthropic-compatible"
         info = ModelInfo(
             ref=f"{kind}:{model}",

@@ -1,8 +1,12 @@
 """When to fall back, when to retry, and which models are cooling down (pure logic).
 
 DESIGN.md's router policy: fall back on connection errors, timeouts, 5xx/529, 429, 401/403, 404,
-decryption failures and cut streams; return the error on other 4xx; never fall back once streamed
-text was shown. A model that keeps failing is skipped for a while.
+redirects, malformed or oversized answers, decryption failures and cut streams. Other 4xx end a
+chat or generation request with the upstream's message (another model would not fix the request),
+but inline completion (task `completion`) moves on to the next model on any failure: a suggestion
+is worth more than an error nobody asked to see. Never fall back once streamed text was shown.
+Any model that keeps failing, with any error, is skipped for a cooldown (so a gateway answering
+every request with the same 400 is asked at most twice per window).
 """
 
 from __future__ import annotations
@@ -21,11 +25,12 @@ from beastmode.errors import (
 )
 
 SHORT_RETRY_AFTER_SECONDS = 1.0
+COMPLETION_TASK = "completion"
 
 
-def should_fall_back(error: BeastModeError) -> bool:
-    """True when the next model in the chain should be tried after `error`."""
-    return not isinstance(error, InvalidRequest)
+def should_fall_back(error: BeastModeError, task: str = "") -> bool:
+    """True when the next model in the chain should be tried after `error` in `task`."""
+    return task == COMPLETION_TASK or not isinstance(error, InvalidRequest)
 
 
 def retry_delay(error: BeastModeError, remaining_seconds: float | None) -> float | None:
@@ -45,6 +50,7 @@ class _Health:
     consecutive_failures: int = 0
     cooling_until: float = 0.0
     penalty_seconds: float = 0.0
+    last_error: str = ""
 
 
 class Cooldowns:
@@ -54,7 +60,7 @@ class Cooldowns:
         self,
         clock: Callable[[], float],
         *,
-        failure_threshold: int = 3,
+        failure_threshold: int = 2,
         base_seconds: float = 30.0,
         max_seconds: float = 300.0,
     ) -> None:
@@ -71,6 +77,11 @@ class Cooldowns:
             return 0.0
         return max(0.0, health.cooling_until - self._clock())
 
+    def last_error(self, ref: str) -> str:
+        """The message of the failure that put `ref` in its cooldown ("" when none)."""
+        health = self._health.get(ref)
+        return health.last_error if health is not None else ""
+
     def record_success(self, ref: str) -> None:
         """A model answered: forget its failures."""
         self._health.pop(ref, None)
@@ -85,6 +96,7 @@ class Cooldowns:
             return
         health = self._health.setdefault(ref, _Health())
         health.consecutive_failures += 1
+        health.last_error = str(error)
         now = self._clock()
         if isinstance(error, RateLimited) and error.retry_after:
             health.cooling_until = max(health.cooling_until, now + error.retry_after)

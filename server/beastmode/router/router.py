@@ -3,6 +3,7 @@
 `Router.stream()` yields text deltas from the first model that answers; once a delta has been
 yielded the router never switches models (the user has seen that text). `Router.complete()`
 collects a whole answer and may fall back even after partial text, since nothing was shown.
+`Router.test_model()` calls every endpoint one model has, without fallback.
 """
 
 from __future__ import annotations
@@ -26,17 +27,30 @@ from beastmode.errors import (
     ModelUnavailableError,
     ProviderError,
 )
-from beastmode.providers.base import ChatRequest, Limits, ModelRequest, TokenUsage, tokens_for_chars
+from beastmode.providers.base import (
+    ChatRequest,
+    FimRequest,
+    Limits,
+    ModelRequest,
+    TokenUsage,
+    tokens_for_chars,
+)
 from beastmode.providers.local import CompletionEngine
 from beastmode.redaction import Redactor
 from beastmode.registry.store import Registry
-from beastmode.router.catalog import ModelCatalog, ModelInfo
+from beastmode.router.catalog import ModelCatalog, ModelInfo, ModelKind
 from beastmode.router.policy import Cooldowns, retry_delay, should_fall_back
+from beastmode.router.refs import parse_ref
 from beastmode.router.timeouts import Timeouts
 from beastmode.usage.recorder import DEFAULT_BASELINE_PRICE_PER_1K, UsageRecorder, UsageRow
 
 RequestBuilder = Callable[[ModelInfo], ModelRequest]
 _ROUTER_ERRORS = (ProviderError, ModelNotFoundError, DecryptionError, ModelUnavailableError)
+MODEL_TEST_TASK = "model-test"
+TEST_CHAT = ChatRequest(
+    messages=(("user", "Reply with the single word: ok"),), max_tokens=8, temperature=0.0
+)
+TEST_FIM_PREFIX = "def add(a, b):\n    return "
 
 
 @dataclass(frozen=True)
@@ -56,14 +70,26 @@ class RoutedResult:
 
 
 @dataclass(frozen=True)
+class EndpointCheck:
+    """One endpoint of a model, tried by `Router.test_model`."""
+
+    endpoint: str  # "chat" or "completions"
+    ok: bool
+    latency_ms: float
+    error: str | None = None
+    reply: str | None = None
+
+
+@dataclass(frozen=True)
 class TestResult:
-    """The outcome of `beastmode.testModel`."""
+    """The outcome of `beastmode.testModel`: ok only when every endpoint of the model answered."""
 
     ok: bool
     latency_ms: float
     model: str
     error: str | None = None
     reply: str | None = None
+    checks: tuple[EndpointCheck, ...] = ()
 
 
 @dataclass
@@ -109,6 +135,8 @@ class Router:
         self.registry = registry
         self.usage = usage
         self.environ = dict(os.environ if environ is None else environ)
+        # Providers add their endpoint's key; upstream previews quoting any of them are redacted.
+        self.redactor = redactor or Redactor.from_environment(self.environ)
         self._client = client or httpx.AsyncClient(
             timeout=httpx.Timeout(120.0, connect=10.0),
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
@@ -125,7 +153,7 @@ class Router:
             provider_price_per_1k=baseline_price_per_1k,
             clock=clock,
             on_change=self.cooldowns.clear,
-            redactor=redactor,
+            redactor=self.redactor,
         )
 
     def set_baseline_price(self, price_per_1k: float) -> None:
@@ -145,23 +173,39 @@ class Router:
         timeouts: Timeouts,
         *,
         on_restart: Callable[[], None] | None = None,
+        honour_cooldowns: bool = True,
     ) -> RoutedStream:
         """Stream from the first model of `chain` that answers.
 
         With `on_restart` given, a model that fails after some text is still replaced by the next
         one (for callers that show nothing until the end); `on_restart` is called so they can
-        drop the partial text.
+        drop the partial text. `honour_cooldowns=False` calls models even while they cool down.
         """
         routed = RoutedStream()
-        routed._generator = self._run(routed, task, list(chain), build, timeouts, on_restart)
+        routed._generator = self._run(
+            routed, task, list(chain), build, timeouts, on_restart, honour_cooldowns
+        )
         return routed
 
     async def complete(
-        self, task: str, chain: Sequence[str], build: RequestBuilder, timeouts: Timeouts
+        self,
+        task: str,
+        chain: Sequence[str],
+        build: RequestBuilder,
+        timeouts: Timeouts,
+        *,
+        honour_cooldowns: bool = True,
     ) -> RoutedResult:
         """The whole answer of the first model in `chain` that answers."""
         parts: list[str] = []
-        routed = self.stream(task, chain, build, timeouts, on_restart=parts.clear)
+        routed = self.stream(
+            task,
+            chain,
+            build,
+            timeouts,
+            on_restart=parts.clear,
+            honour_cooldowns=honour_cooldowns,
+        )
         async for delta in routed:
             parts.append(delta)
         assert routed.model is not None
@@ -174,28 +218,54 @@ class Router:
         )
 
     async def test_model(self, ref: str, timeouts: Timeouts | None = None) -> TestResult:
-        """Send a tiny prompt to exactly one model (no fallback) and time it."""
+        """Send a tiny request to every endpoint of exactly one model (no fallback), timed.
+
+        A registered `completions_url` gets a tiny fill-in-the-middle request besides the chat
+        one; `local` only completes code, so it gets only that.
+        """
+        timeouts = timeouts or Timeouts(attempt_seconds=30, first_token_seconds=30)
         started = time.monotonic()
-
-        def build(info: ModelInfo) -> ModelRequest:
-            return ChatRequest(
-                messages=(("user", "Reply with the single word: ok"),),
-                max_tokens=8,
-                temperature=0.0,
-            )
-
         try:
+            info, _ = self.catalog.resolve(ref)
+        except _ROUTER_ERRORS:
+            info = None  # the chat check below fails with the same error, and says so
+        checks: list[EndpointCheck] = []
+        if info is None or info.provider != "local":
+            checks.append(await self._check(ref, "chat", TEST_CHAT, timeouts))
+        if info is not None and info.supports_fim:
+            # The suffix goes separately only where inline completion sends it so (server-side
+            # FIM); a model with a prompt template gets a plain prompt, as its completions do.
+            server_fim = info.fim_template == "none" or info.provider == "local"
+            fim = FimRequest(
+                TEST_FIM_PREFIX, suffix="\n" if server_fim else None, max_tokens=8, temperature=0
+            )
+            checks.append(await self._check(ref, "completions", fim, timeouts))
+        latency = round((time.monotonic() - started) * 1000, 1)
+        failed = [check for check in checks if not check.ok]
+        error = "; ".join(f"{c.endpoint}: {c.error}" for c in failed) if len(checks) > 1 else None
+        return TestResult(
+            ok=not failed,
+            latency_ms=latency,
+            model=ref,
+            error=(error or failed[0].error) if failed else None,
+            reply=checks[0].reply if not failed else None,
+            checks=tuple(checks),
+        )
+
+    async def _check(
+        self, ref: str, endpoint: str, request: ModelRequest, timeouts: Timeouts
+    ) -> EndpointCheck:
+        started = time.monotonic()
+        try:
+            # An explicit test calls the model even while it cools down: that is the point.
             result = await self.complete(
-                "test",
-                [ref],
-                build,
-                timeouts or Timeouts(attempt_seconds=30, first_token_seconds=30),
+                MODEL_TEST_TASK, [ref], lambda _: request, timeouts, honour_cooldowns=False
             )
         except AllModelsFailed as exc:
-            latency = (time.monotonic() - started) * 1000
-            return TestResult(False, round(latency, 1), ref, error=str(exc))
-        latency = (time.monotonic() - started) * 1000
-        return TestResult(True, round(latency, 1), ref, reply=result.text.strip()[:200])
+            latency = round((time.monotonic() - started) * 1000, 1)
+            return EndpointCheck(endpoint, False, latency, error=str(exc))
+        latency = round((time.monotonic() - started) * 1000, 1)
+        return EndpointCheck(endpoint, True, latency, reply=result.text.strip()[:200])
 
     async def _run(
         self,
@@ -205,6 +275,7 @@ class Router:
         build: RequestBuilder,
         timeouts: Timeouts,
         on_restart: Callable[[], None] | None,
+        honour_cooldowns: bool,
     ) -> AsyncGenerator[str, None]:
         loop = asyncio.get_running_loop()
         chain_deadline = (
@@ -218,13 +289,15 @@ class Router:
                     FailedAttempt(ref, DeadlineExceeded("No time left in the completion deadline"))
                 )
                 break
-            cooling = self.cooldowns.remaining(ref)
+            cooling = self.cooldowns.remaining(ref) if honour_cooldowns else 0.0
             if cooling > 0:
+                last = self.cooldowns.last_error(ref)
                 routed.attempts.append(
                     FailedAttempt(
                         ref,
                         ModelUnavailableError(
                             f"{ref} is skipped for {cooling:.0f} s after repeated failures"
+                            + (f" (last: {last})" if last else "")
                         ),
                     )
                 )
@@ -241,7 +314,7 @@ class Router:
                 limits = Limits(
                     total_seconds=_cap(timeouts.attempt_seconds, remaining),
                     first_token_seconds=_cap(timeouts.first_token_seconds, remaining),
-                    max_response_bytes=timeouts.max_response_bytes,
+                    max_response_bytes=timeouts.response_cap(request.max_tokens),
                 )
                 started = time.monotonic()
                 received_chars = 0
@@ -271,7 +344,7 @@ class Router:
                         on_restart()
                     routed.model = None
                     self._record_failure(routed, task, ref, exc, started, ttft, info)
-                    if not should_fall_back(exc):
+                    if not should_fall_back(exc, task):
                         raise AllModelsFailed(routed.attempts) from exc
                     break
                 except GeneratorExit:
@@ -338,11 +411,15 @@ class Router:
         info: ModelInfo | None = None,
     ) -> None:
         routed.attempts.append(FailedAttempt(ref, error))
-        if should_fall_back(error):
-            self.cooldowns.record_failure(ref, error)
-        kind = info.kind if info else ("custom" if ref.startswith("custom:") else "provider")
-        if ref == "local":
-            kind = "local"
+        self.cooldowns.record_failure(ref, error)
+        if info is not None:
+            kind: ModelKind = info.kind
+        else:
+            try:
+                ref_kind = parse_ref(ref).kind
+            except ValueError:
+                return  # not a model reference at all: nothing to account it to
+            kind = ref_kind if ref_kind in ("custom", "local") else "provider"
         self._write(
             UsageRow(
                 task=task,
