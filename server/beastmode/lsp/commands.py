@@ -18,7 +18,12 @@ from lsprotocol import types
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from pygls.exceptions import JsonRpcInvalidParams
 
-from beastmode.errors import BeastModeError, InvalidRegistrationError, ModelNotFoundError
+from beastmode.errors import (
+    BeastModeError,
+    InvalidRegistrationError,
+    ModelNotFoundError,
+    StorageError,
+)
 from beastmode.generation.feature import check_paths, parse_feature_answer
 from beastmode.generation.messages import (
     PromptMessages,
@@ -35,6 +40,7 @@ from beastmode.lsp.progress import WorkDone, tail
 from beastmode.lsp.server import BeastModeServer, uri_to_path
 from beastmode.providers.base import ChatRequest
 from beastmode.registry import ModelRegistration, Registry
+from beastmode.registry.store import connect
 from beastmode.router import ModelInfo, parse_ref
 from beastmode.router.chains import PROVIDER_FALLBACKS
 from beastmode.usage import build_report
@@ -47,6 +53,7 @@ SKIPPED_DIRECTORIES = frozenset(
     {"node_modules", "__pycache__", "dist", "build", "target", "venv", ".venv", "vendor"}
 )
 Args = TypeVar("Args", bound=BaseModel)
+Result = TypeVar("Result")
 
 
 def _valid_ref(value: str) -> str:
@@ -154,10 +161,20 @@ def parse_arguments(command: str, model: type[Args], args: tuple[Any, ...]) -> A
         raise JsonRpcInvalidParams(f"Invalid arguments for {command}: {field}: {message}") from None
 
 
-def _registry(ls: BeastModeServer) -> Registry:
+async def _registry(ls: BeastModeServer) -> Registry:
     router_of(ls)
-    assert ls.registry is not None
-    return ls.registry
+    try:
+        return await ls.storage()
+    except BeastModeError as exc:
+        raise fail(str(exc)) from None
+
+
+async def _stored(ls: BeastModeServer, function: Callable[..., Result], *args: Any) -> Result:
+    """Run a registry call in a storage thread; a storage failure becomes RequestFailed."""
+    try:
+        return await ls.run_storage(function, *args)
+    except StorageError as exc:
+        raise fail(str(exc)) from None
 
 
 def _invalid(field: str, message: str) -> JsonRpcInvalidParams:
@@ -186,16 +203,19 @@ async def apply_edit(ls: BeastModeServer, edit: types.WorkspaceEdit, label: str)
 # Models -----------------------------------------------------------------------------------------
 
 
-def register_model(ls: BeastModeServer, raw: dict[str, Any]) -> dict[str, Any]:
+async def register_model(ls: BeastModeServer, raw: dict[str, Any]) -> dict[str, Any]:
     """Store a registration (updating an existing id) and return it without its key."""
     try:
         registration = ModelRegistration.parse(raw)
     except InvalidRegistrationError as exc:
         raise JsonRpcInvalidParams(str(exc)) from None
-    return _registry(ls).register(registration).public_dict()
+    registry = await _registry(ls)
+    record = await _stored(ls, registry.register, registration)
+    await router_of(ls).catalog.refresh_off_loop()
+    return record.public_dict()
 
 
-def list_models(ls: BeastModeServer) -> dict[str, Any]:
+async def list_models(ls: BeastModeServer) -> dict[str, Any]:
     """Registered models without keys, the provider models usable here, and task defaults."""
     router = router_of(ls)
     providers = [
@@ -203,19 +223,23 @@ def list_models(ls: BeastModeServer) -> dict[str, Any]:
         for env, ref in PROVIDER_FALLBACKS.items()
         if ls.environ.get(env)
     ]
+    registry = await _registry(ls)
+    records = await _stored(ls, registry.list_models)
     return {
-        "models": [record.public_dict() for record in _registry(ls).list_models()],
+        "models": [record.public_dict() for record in records],
         "providers": [*providers, {"ref": "local", "kind": "local"}],
         "defaults": router.catalog.defaults(),
     }
 
 
-def remove_model(ls: BeastModeServer, args: RemoveModelArgs) -> dict[str, Any]:
+async def remove_model(ls: BeastModeServer, args: RemoveModelArgs) -> dict[str, Any]:
     """Delete a registered model."""
+    registry = await _registry(ls)
     try:
-        _registry(ls).remove(args.model_id)
+        await _stored(ls, registry.remove, args.model_id)
     except ModelNotFoundError as exc:
         raise _invalid("model_id", str(exc)) from None
+    await router_of(ls).catalog.refresh_off_loop()
     return {"removed": True}
 
 
@@ -235,10 +259,12 @@ async def test_model(ls: BeastModeServer, args: TestModelArgs) -> dict[str, Any]
     return answer
 
 
-def set_default_model(ls: BeastModeServer, args: SetDefaultArgs) -> dict[str, Any]:
+async def set_default_model(ls: BeastModeServer, args: SetDefaultArgs) -> dict[str, Any]:
     """Store the default model for a task (or every task)."""
+    registry = await _registry(ls)
     _require_registered(ls, args.model, "model")
-    _registry(ls).set_default(args.task, args.model)
+    await _stored(ls, registry.set_default, args.task, args.model)
+    await router_of(ls).catalog.refresh_off_loop()
     return {"model": args.model, "task": args.task}
 
 
@@ -258,8 +284,9 @@ def _context_files(ls: BeastModeServer, uris: list[str]) -> list[tuple[str, str]
 async def chat(ls: BeastModeServer, args: ChatArgs) -> dict[str, Any]:
     """One chat turn: history and context in, the reply streamed out and stored."""
     router = router_of(ls)
-    registry = _registry(ls)
-    history = [(m.role, m.content) for m in registry.chat_history(args.session_id)]
+    registry = await _registry(ls)
+    stored_history = await _stored(ls, registry.chat_history, args.session_id)
+    history = [(m.role, m.content) for m in stored_history]
     files = _context_files(ls, args.files)
     active_uri = args.active_document or ls.active_document()
     active_text = file_text(ls, active_uri) if active_uri else None
@@ -300,8 +327,8 @@ async def chat(ls: BeastModeServer, args: ChatArgs) -> dict[str, Any]:
     except BeastModeError as exc:
         raise fail(str(exc)) from None
     model = routed.model.ref if routed.model else None
-    registry.append_chat(args.session_id, "user", args.message, None)
-    registry.append_chat(args.session_id, "assistant", reply, model)
+    await _stored(ls, registry.append_chat, args.session_id, "user", args.message, None)
+    await _stored(ls, registry.append_chat, args.session_id, "assistant", reply, model)
     return {"sessionId": args.session_id, "reply": reply, "model": model}
 
 
@@ -380,17 +407,25 @@ async def run_action(ls: BeastModeServer, name: ActionName, target: ActionTarget
 # Usage ------------------------------------------------------------------------------------------
 
 
-def usage_report(ls: BeastModeServer, args: UsageArgs) -> dict[str, Any]:
-    """The usage report: summary, per model, per task, and markdown."""
+async def usage_report(ls: BeastModeServer, args: UsageArgs) -> dict[str, Any]:
+    """The usage report: summary, per model, per task, and markdown (built off the loop)."""
     try:
         since = args.checked_since()
     except ValueError as exc:
         raise JsonRpcInvalidParams(f"Invalid arguments for beastmode.usage: {exc}") from None
-    registry = _registry(ls)
-    if ls.usage is not None:
-        ls.usage.flush()
-    with registry.read_connection() as db:
-        return build_report(db, since).as_dict()
+    registry = await _registry(ls)
+    usage = ls.usage
+
+    def report() -> dict[str, Any]:
+        if usage is not None:
+            usage.flush()
+        db = connect(registry.path)
+        try:
+            return build_report(db, since).as_dict()
+        finally:
+            db.close()
+
+    return await _stored(ls, report)
 
 
 def did_accept_completion(ls: BeastModeServer, args: AcceptArgs) -> None:
@@ -405,7 +440,7 @@ def did_accept_completion(ls: BeastModeServer, args: AcceptArgs) -> None:
 async def _register_handler(ls: BeastModeServer, args: tuple[Any, ...]) -> Any:
     if len(args) != 1 or not isinstance(args[0], dict):
         raise JsonRpcInvalidParams("beastmode.registerModel takes one object argument")
-    return register_model(ls, args[0])
+    return await register_model(ls, args[0])
 
 
 Runner = Callable[[BeastModeServer, Any], Any | Awaitable[Any]]

@@ -104,9 +104,9 @@ def m006_usage_rollups(db: sqlite3.Connection) -> None:
 
     `requests`, `answered` and `fallbacks` count requests (not attempts): a request belongs to
     the group of its first attempt, an answer to the group that gave it. `latency_histogram`
-    is JSON `{bucket: count}` of answered attempts' latency (`usage/totals.py`), from which the
-    report reads percentiles. Raw rows up to `meta.usage_rollup_cursor` (an id) are counted here;
-    the usage writer rolls up the rest (existing rows included) in the background.
+    is JSON `[[bucket, count], ...]` of answered attempts' latency (`usage/totals.py`), from
+    which the report reads percentiles. Raw rows up to `meta.usage_rollup_cursor` (an id) are
+    counted here; the usage writer rolls up the rest (existing rows included) in the background.
     """
     db.execute(
         """
@@ -130,7 +130,7 @@ def m006_usage_rollups(db: sqlite3.Connection) -> None:
             cost_usd REAL NOT NULL DEFAULT 0,
             baseline_cost_usd REAL NOT NULL DEFAULT 0,
             accepted INTEGER NOT NULL DEFAULT 0,
-            latency_histogram TEXT NOT NULL DEFAULT '{}',
+            latency_histogram TEXT NOT NULL DEFAULT '[]',
             PRIMARY KEY (day, task, model_ref, model_kind)
         )
         """

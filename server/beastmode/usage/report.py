@@ -73,11 +73,12 @@ def build_report(db: sqlite3.Connection, since: str | None = None) -> UsageRepor
     by_task: dict[str, Totals] = {}
     answered_by_kind = dict.fromkeys(("custom", "provider", "local"), 0)
     for (_, task, model_ref, model_kind), totals in groups.items():
-        total.merge(totals)
         by_model.setdefault((model_ref, model_kind), Totals()).merge(totals)
         by_task.setdefault(task, Totals()).merge(totals)
         if model_kind in answered_by_kind:
             answered_by_kind[model_kind] += totals.answered
+    for totals in by_model.values():
+        total.merge(totals)
     stats = _group_stats(total)
     requests, answered = total.requests, total.answered
     summary: dict[str, Any] = {

@@ -33,8 +33,12 @@ def rollup_cursor(db: sqlite3.Connection) -> int:
     return int(row[0]) if row else 0
 
 
-def _attempts(db: sqlite3.Connection, where: str, params: Sequence[object]) -> list[Attempt]:
-    rows = db.execute(f"SELECT {ATTEMPT_COLUMNS} FROM usage WHERE {where} ORDER BY id", params)
+def _attempts(
+    db: sqlite3.Connection, where: str, params: Sequence[object], limit: int = -1
+) -> list[Attempt]:
+    rows = db.execute(
+        f"SELECT {ATTEMPT_COLUMNS} FROM usage WHERE {where} ORDER BY id LIMIT ?", [*params, limit]
+    )
     return [Attempt(*row) for row in rows]
 
 
@@ -63,7 +67,7 @@ def roll_up_pending(db: sqlite3.Connection, chunk: int = ROLLUP_CHUNK) -> int:
         db.execute("BEGIN IMMEDIATE")
         try:
             cursor = rollup_cursor(db)
-            attempts = _attempts(db, "id > ? LIMIT ?", (cursor, chunk))
+            attempts = _attempts(db, "id > ?", (cursor,), chunk)
             if attempts:
                 groups = roll_up(attempts, _earlier_requests(db, attempts, cursor))
                 for key, totals in groups.items():

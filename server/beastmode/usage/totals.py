@@ -90,16 +90,14 @@ class Totals:
         return None  # pragma: no cover - the loop always reaches the rank
 
     def histogram_json(self) -> str:
-        """The histogram as stored in `usage_daily.latency_histogram`."""
-        return json.dumps({str(k): v for k, v in sorted(self.latency_histogram.items())})
+        """The histogram as stored in `usage_daily.latency_histogram`: `[[bucket, count], ...]`."""
+        return json.dumps(sorted(self.latency_histogram.items()), separators=(",", ":"))
 
     @classmethod
     def from_stored(cls, values: Mapping[str, object], histogram: str) -> Totals:
         """Totals from a `usage_daily` row's summed columns and its histogram JSON."""
         totals = cls(**{name: values[name] for name in _SUMMED})  # type: ignore[arg-type]
-        totals.latency_histogram = Counter(
-            {int(k): int(v) for k, v in json.loads(histogram).items()}
-        )
+        totals.latency_histogram = Counter(dict(json.loads(histogram)))
         return totals
 
 
