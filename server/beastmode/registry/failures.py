@@ -7,12 +7,15 @@ what to do; these messages name the file and the next step.
 from __future__ import annotations
 
 import errno
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from beastmode.errors import StorageError
+
+NEARLY_FULL_BYTES = 1 << 20
 
 
 def describe_failure(path: Path, error: BaseException) -> str:
@@ -24,7 +27,7 @@ def describe_failure(path: Path, error: BaseException) -> str:
             f"The BEAST MODE registry {path} is locked by another process: close other "
             "BEAST MODE windows or commands that may be writing to it, then try again."
         )
-    if "full" in text or number == errno.ENOSPC or number == errno.EDQUOT:
+    if "full" in text or number in (errno.ENOSPC, errno.EDQUOT) or _disk_nearly_full(path, text):
         return (
             f"The disk holding the BEAST MODE registry {path} is full: free some space "
             "and try again."
@@ -33,6 +36,11 @@ def describe_failure(path: Path, error: BaseException) -> str:
         return (
             f"The BEAST MODE registry {path} cannot be written (read-only file or directory): "
             f"make {path.parent} writable, or set BEASTMODE_HOME to a writable directory."
+        )
+    if "disk i/o error" in text:
+        return (
+            f"The BEAST MODE registry {path} could not be read or written (disk I/O error): "
+            "check the disk and free some space, then try again."
         )
     if "not a database" in text or "malformed" in text or "corrupt" in text:
         return (
@@ -44,6 +52,16 @@ def describe_failure(path: Path, error: BaseException) -> str:
         f"The BEAST MODE registry {path} cannot be used ({error}): check the file and its "
         "directory, or set BEASTMODE_HOME to another directory."
     )
+
+
+def _disk_nearly_full(path: Path, text: str) -> bool:
+    """SQLite reports a full disk under WAL as a plain I/O error: look at the free space."""
+    if "i/o" not in text:
+        return False
+    try:
+        return shutil.disk_usage(path.parent).free < NEARLY_FULL_BYTES
+    except OSError:
+        return False
 
 
 @contextmanager
