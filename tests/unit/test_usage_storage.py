@@ -237,3 +237,22 @@ def test_report_on_a_million_rows_reads_rollups_not_rows(tmp_path: Path) -> None
     )
     # Target 200 ms (see docs/BENCHMARKS.md); the bound is loose for busy CI machines.
     assert max(timings.values()) < 2.0
+
+
+def test_a_row_the_database_refuses_is_skipped_and_the_others_written_once(
+    registry: Registry,
+) -> None:
+    usage = UsageRecorder(registry.path)
+    try:
+        refused = UsageRow("completion", "custom:x", "custom", None, 1.0)  # type: ignore[arg-type]
+        for row in (
+            UsageRow("completion", "custom:a", "custom", "ok", 1.0, prompt_tokens=1),
+            refused,
+            UsageRow("completion", "custom:b", "custom", "ok", 1.0, prompt_tokens=2),
+        ):
+            usage.record(row)
+        assert usage.flush(timeout=10)
+        assert rows_in(registry) == [("completion", "custom:a", 1), ("completion", "custom:b", 2)]
+        assert usage.skipped_rows == 1
+    finally:
+        usage.close()

@@ -161,7 +161,8 @@ class BeastModeServer(LanguageServer):
     async def storage(self) -> Registry:
         """The open registry (waiting for it to open), or BeastModeError saying why it is not."""
         if self._storage_opened is not None:
-            await asyncio.shield(self._storage_opened)
+            with contextlib.suppress(Exception):  # its failure is logged and in setup_error
+                await asyncio.shield(self._storage_opened)
         if self.registry is None:
             from beastmode.errors import StorageError
 

@@ -64,6 +64,14 @@ def _disk_nearly_full(path: Path, text: str) -> bool:
         return False
 
 
+def database_path(db: sqlite3.Connection) -> Path:
+    """The file behind a connection (for messages), or a placeholder when it cannot be read."""
+    try:
+        return Path(db.execute("PRAGMA database_list").fetchone()[2] or ":memory:")
+    except sqlite3.Error:
+        return Path("registry.sqlite3")
+
+
 @contextmanager
 def storage_errors(path: Path) -> Iterator[None]:
     """Re-raise SQLite and OS errors met while using the registry at `path` as StorageError."""

@@ -10,6 +10,8 @@ import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from beastmode.registry.failures import database_path, storage_errors
+
 Migration = Callable[[sqlite3.Connection], None]
 
 
@@ -162,6 +164,11 @@ def migrate(db: sqlite3.Connection) -> list[str]:
 
     An up-to-date database is only read, so opening it never waits for another process's write.
     """
+    with storage_errors(database_path(db)):
+        return _migrate(db)
+
+
+def _migrate(db: sqlite3.Connection) -> list[str]:
     applied_now: list[str] = []
     if not pending_migrations(db):
         return applied_now

@@ -209,14 +209,18 @@ class UsageRecorder:
                 good.append(values)
             else:
                 self._skip(values, problem)
+        db.execute("SAVEPOINT usage_rows")
         try:
             db.executemany(_INSERT, good)
         except _BAD_ROW_ERRORS:
-            for values in good:  # find the row the database refused; keep the others
+            # Undo the rows before the refused one, then insert one by one, skipping bad ones.
+            db.execute("ROLLBACK TO usage_rows")
+            for values in good:
                 try:
                     db.execute(_INSERT, values)
                 except _BAD_ROW_ERRORS as exc:
                     self._skip(values, str(exc))
+        db.execute("RELEASE usage_rows")
 
     def _skip(self, values: dict[str, object], problem: str) -> None:
         self.skipped_rows += 1
@@ -236,7 +240,7 @@ class UsageRecorder:
                 pruned = rollups.prune(db, self.retention_days)
                 if pruned:
                     log.info("Pruned %d usage rows older than %d days", pruned, self.retention_days)
-        except sqlite3.Error as exc:
+        except Exception as exc:  # the raw rows are committed; the next batch tries again
             log.warning("Usage rollup deferred: %s", exc)
 
     def _failed(self, exc: Exception) -> None:

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from beastmode.registry.failures import storage_errors
+from beastmode.registry.failures import database_path, storage_errors
 from beastmode.usage.rollups import totals_since
 from beastmode.usage.totals import Totals
 
@@ -66,7 +65,7 @@ def build_report(db: sqlite3.Connection, since: str | None = None) -> UsageRepor
     stays fast on millions of rows and keeps counting days whose raw rows have expired.
     Raises StorageError when the database cannot be read.
     """
-    with storage_errors(_database_path(db)):
+    with storage_errors(database_path(db)):
         groups = totals_since(db, since)
     total = Totals()
     by_model: dict[tuple[str, str], Totals] = {}
@@ -105,13 +104,6 @@ def build_report(db: sqlite3.Connection, since: str | None = None) -> UsageRepor
     return UsageReport(
         summary, model_rows, task_rows, render_markdown(summary, model_rows, task_rows)
     )
-
-
-def _database_path(db: sqlite3.Connection) -> Path:
-    try:
-        return Path(db.execute("PRAGMA database_list").fetchone()[2] or ":memory:")
-    except sqlite3.Error:
-        return Path("registry.sqlite3")
 
 
 def _share(part: int, whole: int) -> float:
