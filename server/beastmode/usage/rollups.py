@@ -167,7 +167,8 @@ def totals_since(db: sqlite3.Connection, since: str | None) -> dict[GroupKey, To
     if partial_day and since is not None and since_day is not None:
         # The first day, from `since` on: rolled-up raw rows of that day (if still kept).
         next_day = (date.fromisoformat(since_day) + timedelta(days=1)).isoformat()
-        first = _attempts(db, "id <= ? AND ts >= ? AND ts < ?", (cursor, since, next_day))
+        # `+id`: find that day's rows by the ts index, not by walking every id up to the cursor.
+        first = _attempts(db, "+id <= ? AND ts >= ? AND ts < ?", (cursor, since, next_day))
         _add(groups, roll_up(first, {}))
     # Rows written since the last rollup (normally none: the writer rolls up after each batch).
     pending = _attempts(

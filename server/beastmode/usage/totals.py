@@ -127,7 +127,9 @@ def roll_up(
     state = dict(earlier)
     for attempt in attempts:
         key = (attempt.ts[:10], attempt.task, attempt.model_ref, attempt.model_kind)
-        totals = groups.setdefault(key, Totals())
+        totals = groups.get(key)
+        if totals is None:
+            totals = groups[key] = Totals()
         before, answered_before = state.get(attempt.request_key, (0, False))
         answered = attempt.outcome == "ok"
         if before == 0:
