@@ -12,6 +12,7 @@ import pytest
 
 from beastmode.registry import Registry
 from beastmode.registry.store import connect
+from beastmode.settings import parse_settings
 from beastmode.usage import UsageRecorder, UsageRow, build_report
 from beastmode.usage import recorder as recorder_module
 from beastmode.usage.rollups import prune, roll_up_pending
@@ -256,3 +257,27 @@ def test_a_row_the_database_refuses_is_skipped_and_the_others_written_once(
         assert usage.skipped_rows == 1
     finally:
         usage.close()
+
+
+def test_writer_prunes_rows_past_retention_and_the_report_keeps_them(registry: Registry) -> None:
+    old = (datetime.now(UTC) - timedelta(days=40)).isoformat(timespec="milliseconds")
+    usage = UsageRecorder(registry.path, retention_days=30)
+    try:
+        usage.record(UsageRow("completion", "custom:a", "custom", "ok", 10.0, ts=old))
+        usage.record(UsageRow("completion", "custom:a", "custom", "ok", 30.0))
+        assert usage.flush(timeout=10)
+        with registry.read_connection() as db:
+            kept = db.execute("SELECT latency_ms FROM usage").fetchall()
+            summary = build_report(db).summary
+    finally:
+        usage.close()
+    assert kept == [(30.0,)]
+    assert summary["requests"] == 2 and summary["avgLatencyMs"] == 20.0
+
+
+def test_retention_days_setting_is_validated() -> None:
+    settings, problems = parse_settings({"usage": {"retentionDays": 30}})
+    assert settings.usage.retention_days == 30 and not problems
+    settings, problems = parse_settings({"usage": {"retentionDays": 0}})
+    assert settings.usage.retention_days == 90
+    assert problems and "usage.retentionDays" in problems[0]
