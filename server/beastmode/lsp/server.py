@@ -30,7 +30,7 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from beastmode import __version__
-from beastmode.errors import BeastModeError
+from beastmode.errors import BeastModeError, StorageError
 from beastmode.lsp.documents import DocumentStore
 from beastmode.lsp.protocol import BeastModeProtocol
 from beastmode.router.chains import build_chain
@@ -164,8 +164,6 @@ class BeastModeServer(LanguageServer):
             with contextlib.suppress(Exception):  # its failure is logged and in setup_error
                 await asyncio.shield(self._storage_opened)
         if self.registry is None:
-            from beastmode.errors import StorageError
-
             raise StorageError(self.setup_error or "The BEAST MODE registry is not open yet.")
         return self.registry
 
