@@ -5,6 +5,7 @@ next. The tree, in the manner of httpx's own::
 
     BeastModeError
     ├── ConfigurationError          bad ENCRYPTION_KEY, unreadable home directory, bad settings
+    │   └── StorageError            the registry is corrupt, read-only, locked or its disk is full
     ├── InvalidRegistrationError    a registration field failed validation (names the field)
     ├── ModelNotFoundError          "Custom model not found: <id>"
     ├── DecryptionError             "Failed to decrypt API key"
@@ -48,6 +49,10 @@ class BeastModeError(Exception):
 
 class ConfigurationError(BeastModeError):
     """The environment or settings are unusable; the message says which and how to fix it."""
+
+
+class StorageError(ConfigurationError):
+    """The registry or its directory cannot be used; the message says why and what to do."""
 
 
 class InvalidRegistrationError(BeastModeError):

@@ -61,11 +61,12 @@ class TimeoutSettings(BaseModel):
 
 
 class UsageSettings(BaseModel):
-    """How usage is priced."""
+    """How usage is priced, and how long its raw rows are kept (daily totals are kept for good)."""
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
     baseline_price_per_1k: float = Field(default=0.03, alias="baselinePricePer1k", ge=0, le=100)
+    retention_days: int = Field(default=90, alias="retentionDays", ge=1, le=36_500)
 
 
 class Settings(BaseModel):
@@ -149,6 +150,7 @@ def _alias_path(location: list[str]) -> list[str]:
         "completion_ms": "completionMs",
         "generation_ms": "generationMs",
         "baseline_price_per_1k": "baselinePricePer1k",
+        "retention_days": "retentionDays",
     }
     return [aliases.get(part, part) for part in location]
 

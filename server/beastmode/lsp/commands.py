@@ -23,6 +23,7 @@ from beastmode.errors import (
     InvalidRegistrationError,
     ModelNotFoundError,
     PathRefusedError,
+    StorageError,
 )
 from beastmode.generation.feature import GeneratedFile, check_paths, parse_feature_answer
 from beastmode.generation.messages import (
@@ -41,6 +42,7 @@ from beastmode.lsp.progress import WorkDone, tail
 from beastmode.lsp.server import BeastModeServer, uri_to_path
 from beastmode.providers.base import ChatRequest
 from beastmode.registry import ModelRegistration, Registry
+from beastmode.registry.store import connect
 from beastmode.router import ModelInfo, parse_ref
 from beastmode.router.chains import PROVIDER_FALLBACKS
 from beastmode.usage import build_report
@@ -50,6 +52,7 @@ CHAT_DELTA_NOTIFICATION = "beastmode/chatDelta"
 MAX_TREE_ENTRIES = 400
 MAX_CONTEXT_DOCUMENTS = 10
 Args = TypeVar("Args", bound=BaseModel)
+Result = TypeVar("Result")
 
 
 def _valid_ref(value: str) -> str:
@@ -157,10 +160,20 @@ def parse_arguments(command: str, model: type[Args], args: tuple[Any, ...]) -> A
         raise JsonRpcInvalidParams(f"Invalid arguments for {command}: {field}: {message}") from None
 
 
-def _registry(ls: BeastModeServer) -> Registry:
+async def _registry(ls: BeastModeServer) -> Registry:
     router_of(ls)
-    assert ls.registry is not None
-    return ls.registry
+    try:
+        return await ls.storage()
+    except BeastModeError as exc:
+        raise fail(str(exc)) from None
+
+
+async def _stored(ls: BeastModeServer, function: Callable[..., Result], *args: Any) -> Result:
+    """Run a registry call in a storage thread; a storage failure becomes RequestFailed."""
+    try:
+        return await ls.run_storage(function, *args)
+    except StorageError as exc:
+        raise fail(str(exc)) from None
 
 
 def _invalid(field: str, message: str) -> JsonRpcInvalidParams:
@@ -189,7 +202,7 @@ async def apply_edit(ls: BeastModeServer, edit: types.WorkspaceEdit, label: str)
 # Models -----------------------------------------------------------------------------------------
 
 
-def register_model(ls: BeastModeServer, raw: dict[str, Any]) -> dict[str, Any]:
+async def register_model(ls: BeastModeServer, raw: dict[str, Any]) -> dict[str, Any]:
     """Store a registration (updating an existing id) and return it without its key."""
     try:
         registration = ModelRegistration.parse(raw)
@@ -197,10 +210,13 @@ def register_model(ls: BeastModeServer, raw: dict[str, Any]) -> dict[str, Any]:
         raise JsonRpcInvalidParams(str(exc)) from None
     if registration.api_key is not None:
         ls.redactor.add(registration.api_key.get_secret_value())
-    return _registry(ls).register(registration).public_dict()
+    registry = await _registry(ls)
+    record = await _stored(ls, registry.register, registration)
+    await router_of(ls).catalog.refresh_off_loop()
+    return record.public_dict()
 
 
-def list_models(ls: BeastModeServer) -> dict[str, Any]:
+async def list_models(ls: BeastModeServer) -> dict[str, Any]:
     """Registered models without keys, the provider models usable here, and task defaults."""
     router = router_of(ls)
     providers = [
@@ -208,19 +224,23 @@ def list_models(ls: BeastModeServer) -> dict[str, Any]:
         for env, ref in PROVIDER_FALLBACKS.items()
         if ls.environ.get(env)
     ]
+    registry = await _registry(ls)
+    records = await _stored(ls, registry.list_models)
     return {
-        "models": [record.public_dict() for record in _registry(ls).list_models()],
+        "models": [record.public_dict() for record in records],
         "providers": [*providers, {"ref": "local", "kind": "local"}],
         "defaults": router.catalog.defaults(),
     }
 
 
-def remove_model(ls: BeastModeServer, args: RemoveModelArgs) -> dict[str, Any]:
+async def remove_model(ls: BeastModeServer, args: RemoveModelArgs) -> dict[str, Any]:
     """Delete a registered model."""
+    registry = await _registry(ls)
     try:
-        _registry(ls).remove(args.model_id)
+        await _stored(ls, registry.remove, args.model_id)
     except ModelNotFoundError as exc:
         raise _invalid("model_id", str(exc)) from None
+    await router_of(ls).catalog.refresh_off_loop()
     return {"removed": True}
 
 
@@ -240,10 +260,12 @@ async def test_model(ls: BeastModeServer, args: TestModelArgs) -> dict[str, Any]
     return answer
 
 
-def set_default_model(ls: BeastModeServer, args: SetDefaultArgs) -> dict[str, Any]:
+async def set_default_model(ls: BeastModeServer, args: SetDefaultArgs) -> dict[str, Any]:
     """Store the default model for a task (or every task)."""
+    registry = await _registry(ls)
     _require_registered(ls, args.model, "model")
-    _registry(ls).set_default(args.task, args.model)
+    await _stored(ls, registry.set_default, args.task, args.model)
+    await router_of(ls).catalog.refresh_off_loop()
     return {"model": args.model, "task": args.task}
 
 
@@ -278,8 +300,9 @@ def _active_document(ls: BeastModeServer, uri: str | None) -> tuple[str, str] | 
 async def chat(ls: BeastModeServer, args: ChatArgs) -> dict[str, Any]:
     """One chat turn: history and context in, the reply streamed out and stored."""
     router = router_of(ls)
-    registry = _registry(ls)
-    history = [(m.role, m.content) for m in registry.chat_history(args.session_id)]
+    registry = await _registry(ls)
+    stored_history = await _stored(ls, registry.chat_history, args.session_id)
+    history = [(m.role, m.content) for m in stored_history]
     files = _context_files(ls, args.files)
     active = _active_document(ls, args.active_document or ls.active_document())
 
@@ -319,8 +342,9 @@ async def chat(ls: BeastModeServer, args: ChatArgs) -> dict[str, Any]:
         raise fail(str(exc)) from None
     model = routed.model.ref if routed.model else None
     # History is stored in clear and fed to later prompts: no key goes into it.
-    registry.append_chat(args.session_id, "user", ls.redactor.redact(args.message), None)
-    registry.append_chat(args.session_id, "assistant", ls.redactor.redact(reply), model)
+    message, reply = ls.redactor.redact(args.message), ls.redactor.redact(reply)
+    await _stored(ls, registry.append_chat, args.session_id, "user", message, None)
+    await _stored(ls, registry.append_chat, args.session_id, "assistant", reply, model)
     return {"sessionId": args.session_id, "reply": reply, "model": model}
 
 
@@ -425,17 +449,25 @@ async def run_action(ls: BeastModeServer, name: ActionName, target: ActionTarget
 # Usage ------------------------------------------------------------------------------------------
 
 
-def usage_report(ls: BeastModeServer, args: UsageArgs) -> dict[str, Any]:
-    """The usage report: summary, per model, per task, and markdown."""
+async def usage_report(ls: BeastModeServer, args: UsageArgs) -> dict[str, Any]:
+    """The usage report: summary, per model, per task, and markdown (built off the loop)."""
     try:
         since = args.checked_since()
     except ValueError as exc:
         raise JsonRpcInvalidParams(f"Invalid arguments for beastmode.usage: {exc}") from None
-    registry = _registry(ls)
-    if ls.usage is not None:
-        ls.usage.flush()
-    with registry.read_connection() as db:
-        return build_report(db, since).as_dict()
+    registry = await _registry(ls)
+    usage = ls.usage
+
+    def report() -> dict[str, Any]:
+        if usage is not None:
+            usage.flush()
+        db = connect(registry.path)
+        try:
+            return build_report(db, since).as_dict()
+        finally:
+            db.close()
+
+    return await _stored(ls, report)
 
 
 def did_accept_completion(ls: BeastModeServer, args: AcceptArgs) -> None:
@@ -450,7 +482,7 @@ def did_accept_completion(ls: BeastModeServer, args: AcceptArgs) -> None:
 async def _register_handler(ls: BeastModeServer, args: tuple[Any, ...]) -> Any:
     if len(args) != 1 or not isinstance(args[0], dict):
         raise JsonRpcInvalidParams("beastmode.registerModel takes one object argument")
-    return register_model(ls, args[0])
+    return await register_model(ls, args[0])
 
 
 Runner = Callable[[BeastModeServer, Any], Any | Awaitable[Any]]

@@ -1,10 +1,12 @@
 """The BEAST MODE language server: state, lifecycle, settings, and the features it registers.
 
 `build_server()` makes a fresh `BeastModeServer` and registers every feature through
-`lsp/features.py`, whose handlers import their implementations on first use. The registry, the
-router and their dependencies (httpx, cryptography, SQLite) open once `initialized` arrives, so
-`initialize` is answered after little more than pygls and lsprotocol have loaded. Everything
-model-related is delegated to the router, completion and generation packages.
+`lsp/features.py`, whose handlers import their implementations on first use. The router and its
+dependencies (httpx, cryptography) load once `initialized` arrives, so `initialize` is answered
+after little more than pygls and lsprotocol have loaded. The registry and usage database open in
+a worker thread (`run_storage`), like every later SQLite access: a locked, slow or broken disk
+never holds up the event loop, and without a registry `local` and provider models still work.
+Everything model-related is delegated to the router, completion and generation packages.
 """
 
 from __future__ import annotations
@@ -18,16 +20,17 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from beastmode import __version__
-from beastmode.errors import BeastModeError
+from beastmode.errors import BeastModeError, StorageError
 from beastmode.guard import WorkspaceGuard
 from beastmode.lsp.documents import DocumentStore
 from beastmode.lsp.protocol import BeastModeProtocol
@@ -43,6 +46,7 @@ if TYPE_CHECKING:
     from beastmode.usage import UsageRecorder
 
 log = logging.getLogger("beastmode")
+Result = TypeVar("Result")
 STATUS_NOTIFICATION = "beastmode/status"
 ENGINE_UPDATE_DELAY_SECONDS = 0.75
 # Loaded right after `initialized` (see _warm_imports); httpcore imports the anyio ones lazily
@@ -86,6 +90,11 @@ class BeastModeServer(LanguageServer):
         self._scan_stop = threading.Event()
         self.document_listeners: list[Any] = []
         self._recent_documents: dict[str, None] = {}
+        # Registry and usage calls wait here, not in the default pool: a registry locked by
+        # another process for 30 s ties up these threads only.
+        self._storage_executor = ThreadPoolExecutor(2, thread_name_prefix="beastmode-storage")
+        self._storage_opened: asyncio.Task[None] | None = None
+        self._settings_input: tuple[Any, Any] = (None, None)
 
     @property
     def settings(self) -> Settings:
@@ -97,31 +106,73 @@ class BeastModeServer(LanguageServer):
         return self._settings
 
     def open_core(self) -> None:
-        """Open the registry, usage recorder and router (once; errors become `setup_error`)."""
-        if self.router is not None or self.setup_error is not None:
+        """Make the router, and start opening the registry and usage recorder off the loop.
+
+        The router works at once for `local` and provider models; registered models join when
+        the registry is open. If it cannot be opened, `setup_error` says why (shown once).
+        """
+        if self.router is not None:
             return
         self.apply_settings(self.initialization_options)  # report bad settings even if this fails
-        from beastmode.registry import Registry
-        from beastmode.registry.home import home_directory
         from beastmode.router import Router
+
+        self.router = Router(
+            None,
+            None,
+            environ=self.environ,
+            baseline_price_per_1k=self.settings.usage.baseline_price_per_1k,
+            redactor=self.redactor,
+        )
+        self.router.catalog.expect_registry()
+        self._storage_opened = self.spawn(self._open_storage())
+
+    async def _open_storage(self) -> None:
+        from beastmode.registry import Registry
         from beastmode.usage import UsageRecorder
 
+        assert self.router is not None
         try:
-            self.redactor.add_environment(self.environ, home_directory(self.environ))
-            self.registry = Registry.open(self.environ)
-            self.usage = UsageRecorder(self.registry.path)
-            self.router = Router(
-                self.registry,
-                self.usage,
-                environ=self.environ,
-                baseline_price_per_1k=self.settings.usage.baseline_price_per_1k,
-                redactor=self.redactor,
-            )
+            registry = await self.run_storage(Registry.open, self.environ)
         except BeastModeError as exc:
             self.setup_error = str(exc)
             log.error("BEAST MODE cannot open its registry: %s", exc)
+            await self.router.catalog.attach(None)
+            self.show_once("setup", f"BEAST MODE: {exc}", types.MessageType.Error)
             return
-        self.apply_settings(self.initialization_options)
+        self.registry = registry
+        self.usage = UsageRecorder(registry.path, retention_days=self.settings.usage.retention_days)
+        self.router.registry = registry
+        self.router.usage = self.usage
+        try:
+            await self.router.catalog.attach(registry)
+        except BeastModeError as exc:
+            log.error("BEAST MODE cannot read its registered models: %s", exc)
+            self.show_once("setup", f"BEAST MODE: {exc}", types.MessageType.Error)
+        self.spawn(self.router.catalog.watch())
+        raw, base = self._settings_input
+        self.apply_settings(raw, base=base)
+        if not self.router.catalog.registered() and not self.settings.model:
+            self.show_once(
+                "no-model",
+                "BEAST MODE: no model registered yet, so suggestions come from the built-in local "
+                "engine. Register your model with the command BEAST MODE: Register Custom Model "
+                "or `beastmode models add --id my-model --endpoint URL`.",
+                types.MessageType.Info,
+            )
+
+    async def run_storage(self, function: Callable[..., Result], *args: Any) -> Result:
+        """Run a registry or usage call in a storage thread (never on the event loop)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._storage_executor, lambda: function(*args))
+
+    async def storage(self) -> Registry:
+        """The open registry (waiting for it to open), or BeastModeError saying why it is not."""
+        if self._storage_opened is not None:
+            with contextlib.suppress(Exception):  # its failure is logged and in setup_error
+                await asyncio.shield(self._storage_opened)
+        if self.registry is None:
+            raise StorageError(self.setup_error or "The BEAST MODE registry is not open yet.")
+        return self.registry
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         """Log protocol-level errors (an unparseable message, say) instead of a pop-up.
@@ -210,10 +261,14 @@ class BeastModeServer(LanguageServer):
         """
         from beastmode.settings import parse_settings
 
+        self._settings_input = (raw, base)
         settings, problems = parse_settings(_deep_merge(_unwrap(base), _unwrap(raw)))
         for problem in problems:
             self.show_once(f"setting:{problem}", problem)
-        if self.router is None:  # the registry is not open yet: open_core() checks the models
+        if self.usage is not None:
+            self.usage.set_retention_days(settings.usage.retention_days)
+        if self.router is None or not self.router.catalog.loaded:
+            # The registered models are not known yet: _open_storage() checks them.
             self._settings = settings
             return
         self.router.set_baseline_price(settings.usage.baseline_price_per_1k)
@@ -353,7 +408,8 @@ class BeastModeServer(LanguageServer):
         if self.router is not None:
             await self.router.aclose()
         if self.usage is not None:
-            self.usage.close()
+            await asyncio.to_thread(self.usage.close)
+        self._storage_executor.shutdown(wait=False)
 
 
 def _warm_imports() -> None:
@@ -428,19 +484,9 @@ def build_server(environ: Mapping[str, str] | None = None) -> BeastModeServer:
     @server.feature(types.INITIALIZED)
     def initialized(ls: BeastModeServer, params: types.InitializedParams) -> None:
         ls.open_core()
-        if ls.setup_error:
-            ls.show_once("setup", f"BEAST MODE: {ls.setup_error}", types.MessageType.Error)
         ls.start_local_engine()
         ls.spawn(pull_configuration(ls))
         asyncio.get_running_loop().call_soon(_warm_imports)
-        if ls.router is not None and not ls.router.catalog.registered() and not ls.settings.model:
-            ls.show_once(
-                "no-model",
-                "BEAST MODE: no model registered yet, so suggestions come from the built-in local "
-                "engine. Register your model with the command BEAST MODE: Register Custom Model "
-                "or `beastmode models add --id my-model --endpoint URL`.",
-                types.MessageType.Info,
-            )
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     def did_change_configuration(

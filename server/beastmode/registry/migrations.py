@@ -10,6 +10,8 @@ import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from beastmode.registry.failures import database_path, storage_errors
+
 Migration = Callable[[sqlite3.Connection], None]
 
 
@@ -99,18 +101,77 @@ def m005_models_version(db: sqlite3.Connection) -> None:
     db.execute("INSERT INTO meta (key, value) VALUES ('models_version', 0)")
 
 
+def m006_usage_rollups(db: sqlite3.Connection) -> None:
+    """Daily usage totals per task and model, kept after raw rows pass their retention period.
+
+    `requests`, `answered` and `fallbacks` count requests (not attempts): a request belongs to
+    the group of its first attempt, an answer to the group that gave it. `latency_histogram`
+    is JSON `[[bucket, count], ...]` of answered attempts' latency (`usage/totals.py`), from
+    which the report reads percentiles. Raw rows up to `meta.usage_rollup_cursor` (an id) are
+    counted here; the usage writer rolls up the rest (existing rows included) in the background.
+    """
+    db.execute(
+        """
+        CREATE TABLE usage_daily (
+            day TEXT NOT NULL,
+            task TEXT NOT NULL,
+            model_ref TEXT NOT NULL,
+            model_kind TEXT NOT NULL,
+            requests INTEGER NOT NULL DEFAULT 0,
+            answered INTEGER NOT NULL DEFAULT 0,
+            fallbacks INTEGER NOT NULL DEFAULT 0,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            ok INTEGER NOT NULL DEFAULT 0,
+            errors INTEGER NOT NULL DEFAULT 0,
+            cancelled INTEGER NOT NULL DEFAULT 0,
+            latency_sum_ms REAL NOT NULL DEFAULT 0,
+            ttft_sum_ms REAL NOT NULL DEFAULT 0,
+            ttft_count INTEGER NOT NULL DEFAULT 0,
+            prompt_tokens INTEGER NOT NULL DEFAULT 0,
+            completion_tokens INTEGER NOT NULL DEFAULT 0,
+            cost_usd REAL NOT NULL DEFAULT 0,
+            baseline_cost_usd REAL NOT NULL DEFAULT 0,
+            accepted INTEGER NOT NULL DEFAULT 0,
+            latency_histogram TEXT NOT NULL DEFAULT '[]',
+            PRIMARY KEY (day, task, model_ref, model_kind)
+        )
+        """
+    )
+    db.execute("INSERT INTO meta (key, value) VALUES ('usage_rollup_cursor', 0)")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_models,
     m002_defaults,
     m003_usage,
     m004_chat,
     m005_models_version,
+    m006_usage_rollups,
 )
 
 
+def pending_migrations(db: sqlite3.Connection) -> list[str]:
+    """Names of migrations not yet applied (a plain read: no write lock needed)."""
+    exists = db.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'"
+    ).fetchone()
+    done = {row[0] for row in db.execute("SELECT name FROM _migrations")} if exists else set()
+    return [m.__name__ for m in MIGRATIONS if m.__name__ not in done]
+
+
 def migrate(db: sqlite3.Connection) -> list[str]:
-    """Apply every migration not yet recorded; return the names applied (safe across processes)."""
+    """Apply every migration not yet recorded; return the names applied (safe across processes).
+
+    An up-to-date database is only read, so opening it never waits for another process's write.
+    """
+    with storage_errors(database_path(db)):
+        return _migrate(db)
+
+
+def _migrate(db: sqlite3.Connection) -> list[str]:
     applied_now: list[str] = []
+    if not pending_migrations(db):
+        return applied_now
     db.execute("BEGIN IMMEDIATE")
     try:
         db.execute(
@@ -128,6 +189,7 @@ def migrate(db: sqlite3.Connection) -> list[str]:
             applied_now.append(migration.__name__)
         db.execute("COMMIT")
     except BaseException:
-        db.execute("ROLLBACK")
+        if db.in_transaction:
+            db.execute("ROLLBACK")
         raise
     return applied_now

@@ -1,7 +1,8 @@
 """The registry database: registered models, task defaults and chat history in one SQLite file.
 
 WAL mode, a busy timeout and `BEGIN IMMEDIATE` writes let several processes (two editor windows,
-the CLI) register and remove models at the same time without losing anything.
+the CLI) register and remove models at the same time without losing anything. Every SQLite or
+file-system failure leaves as a one-line `StorageError` (corrupt, read-only, locked, full).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from beastmode.errors import DecryptionError, ModelNotFoundError
 from beastmode.registry.crypto import KeyDecryptFailed, KeyRing
+from beastmode.registry.failures import storage_errors
 from beastmode.registry.home import DATABASE_NAME, home_directory
 from beastmode.registry.migrations import migrate
 from beastmode.registry.records import ModelRecord, ModelRegistration
@@ -50,19 +52,27 @@ class ChatMessage:
 
 
 def connect(path: Path) -> sqlite3.Connection:
-    """Open the database file (created 0600) in WAL mode with a generous busy timeout."""
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
-        os.close(fd)
-    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    db.execute("PRAGMA journal_mode = WAL")
-    db.execute("PRAGMA synchronous = NORMAL")
-    for suffix in ("", "-wal", "-shm"):
-        sidecar = Path(f"{path}{suffix}")
-        if sidecar.exists() and sidecar.stat().st_mode & 0o077:
-            sidecar.chmod(0o600)
-    return db
+    """Open the database file (created 0600) in WAL mode with a generous busy timeout.
+
+    Raises StorageError when the file is corrupt, read-only, locked or on a full disk.
+    """
+    with storage_errors(path):
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+            os.close(fd)
+        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+        try:
+            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
+            for suffix in ("", "-wal", "-shm"):
+                sidecar = Path(f"{path}{suffix}")
+                if sidecar.exists() and sidecar.stat().st_mode & 0o077:
+                    sidecar.chmod(0o600)
+        except BaseException:
+            db.close()
+            raise
+        return db
 
 
 def _now() -> str:
@@ -78,14 +88,21 @@ class Registry:
         self._keyring = keyring
         self._lock = threading.RLock()
         self._db = connect(self.path)
-        migrate(self._db)
+        try:
+            with storage_errors(self.path):
+                migrate(self._db)
+        except BaseException:
+            self._db.close()
+            raise
         self._local_writes = 0
 
     @classmethod
     def open(cls, environ: Mapping[str, str] | None = None) -> Registry:
         """Open the registry in `BEASTMODE_HOME` with keys from the environment."""
         home = home_directory(environ)
-        return cls(home, KeyRing.from_environment(home, environ))
+        with storage_errors(home / DATABASE_NAME):
+            keyring = KeyRing.from_environment(home, environ)
+        return cls(home, keyring)
 
     def __repr__(self) -> str:
         return f"Registry(path={str(self.path)!r})"
@@ -96,8 +113,13 @@ class Registry:
             self._db.close()
 
     @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        with self._lock, storage_errors(self.path):
+            yield self._db
+
+    @contextmanager
     def _write(self, *, models_changed: bool = False) -> Iterator[sqlite3.Connection]:
-        with self._lock:
+        with self._lock, storage_errors(self.path):
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
@@ -106,7 +128,8 @@ class Registry:
                         "UPDATE meta SET value = value + 1 WHERE key = 'models_version'"
                     )
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
             if models_changed:
@@ -115,8 +138,8 @@ class Registry:
     @contextmanager
     def read_connection(self) -> Iterator[sqlite3.Connection]:
         """The database connection, held under this registry's lock (for reports)."""
-        with self._lock:
-            yield self._db
+        with self._read() as db:
+            yield db
 
     @property
     def local_writes(self) -> int:
@@ -125,8 +148,8 @@ class Registry:
 
     def change_counter(self) -> tuple[int, int]:
         """A value that changes whenever this or another process changed models or defaults."""
-        with self._lock:
-            (version,) = self._db.execute(
+        with self._read() as db:
+            (version,) = db.execute(
                 "SELECT value FROM meta WHERE key = 'models_version'"
             ).fetchone()
             return int(version), self._local_writes
@@ -177,8 +200,8 @@ class Registry:
 
     def find(self, model_id: str) -> ModelRecord | None:
         """The model with this id, or None."""
-        with self._lock:
-            row = self._db.execute(
+        with self._read() as db:
+            row = db.execute(
                 f"SELECT {_RECORD_COLUMNS} FROM models WHERE model_id = ?", (model_id,)
             ).fetchone()
         return _record(row) if row else None
@@ -192,10 +215,8 @@ class Registry:
 
     def list_models(self) -> list[ModelRecord]:
         """Every registered model, by id."""
-        with self._lock:
-            rows = self._db.execute(
-                f"SELECT {_RECORD_COLUMNS} FROM models ORDER BY model_id"
-            ).fetchall()
+        with self._read() as db:
+            rows = db.execute(f"SELECT {_RECORD_COLUMNS} FROM models ORDER BY model_id").fetchall()
         return [_record(row) for row in rows]
 
     def remove(self, model_id: str) -> None:
@@ -208,10 +229,8 @@ class Registry:
 
     def all_credentials(self) -> dict[str, Credentials]:
         """Every model with its decrypted key; a key that fails to decrypt maps to an error."""
-        with self._lock:
-            rows = self._db.execute(
-                f"SELECT {_RECORD_COLUMNS}, api_key_token FROM models"
-            ).fetchall()
+        with self._read() as db:
+            rows = db.execute(f"SELECT {_RECORD_COLUMNS}, api_key_token FROM models").fetchall()
         result: dict[str, Credentials] = {}
         for row in rows:
             record = _record(row[:-1])
@@ -264,8 +283,8 @@ class Registry:
 
     def defaults(self) -> dict[str, str]:
         """The stored default model per task."""
-        with self._lock:
-            return dict(self._db.execute("SELECT task, model_ref FROM defaults").fetchall())
+        with self._read() as db:
+            return dict(db.execute("SELECT task, model_ref FROM defaults").fetchall())
 
     # Chat history -------------------------------------------------------------------------
 
@@ -280,8 +299,8 @@ class Registry:
 
     def chat_history(self, session_id: str, limit: int = 200) -> list[ChatMessage]:
         """The last `limit` messages of a session, oldest first."""
-        with self._lock:
-            rows = self._db.execute(
+        with self._read() as db:
+            rows = db.execute(
                 "SELECT role, content, model_ref FROM chat_messages WHERE session_id = ? "
                 "ORDER BY id DESC LIMIT ?",
                 (session_id, limit),

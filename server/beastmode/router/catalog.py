@@ -2,11 +2,17 @@
 
 Decrypted credentials of registered models are cached in memory and reloaded only when the
 registry changed (this process's writes at once, other processes' within a second): no database
-read or decryption per request.
+read or decryption per request. In the language server `watch()` does those checks in a
+background task, off the event loop, so the request path only reads memory; scripts without a
+watcher check on demand. With no registry (it could not be opened) the catalog is empty and
+`local` and provider models still work.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -14,7 +20,12 @@ from typing import Literal
 
 import httpx
 
-from beastmode.errors import DecryptionError, ModelNotFoundError, ModelUnavailableError
+from beastmode.errors import (
+    BeastModeError,
+    DecryptionError,
+    ModelNotFoundError,
+    ModelUnavailableError,
+)
 from beastmode.providers.anthropic import AnthropicProvider
 from beastmode.providers.base import Endpoint, Provider
 from beastmode.providers.local import CompletionEngine, LocalProvider
@@ -28,6 +39,16 @@ ModelKind = Literal["custom", "provider", "local"]
 OPENAI_DEFAULT_BASE = "https://api.openai.com/v1"
 ANTHROPIC_DEFAULT_BASE = "https://api.anthropic.com"
 CROSS_PROCESS_CHECK_SECONDS = 1.0
+# How long a request waits for a registry still being opened before going on without it.
+FIRST_LOAD_WAIT_SECONDS = 2.0
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    version: tuple[int, int]
+    credentials: dict[str, Credentials]
+    defaults: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -52,7 +73,7 @@ class ModelCatalog:
 
     def __init__(
         self,
-        registry: Registry,
+        registry: Registry | None,
         client: httpx.AsyncClient,
         *,
         environ: Mapping[str, str],
@@ -74,32 +95,109 @@ class ModelCatalog:
         self._defaults: dict[str, str] = {}
         self._seen_version: tuple[int, int] | None = None
         self._checked_at = float("-inf")
+        self._watched = False
+        self._opening: asyncio.Event | None = None
+        self._last_failure: str | None = None
 
     def set_engine(self, engine: CompletionEngine | None) -> None:
         """Attach (or detach) the embedded engine that serves `local`."""
         self._engine = engine
 
+    @property
+    def loaded(self) -> bool:
+        """True once the registry's models have been read (never without a registry)."""
+        return self._seen_version is not None
+
+    def expect_registry(self) -> None:
+        """A registry is being opened for this catalog: requests wait briefly for `attach`."""
+        self._opening = asyncio.Event()
+
+    async def attach(self, registry: Registry | None) -> None:
+        """Use `registry` (None: it could not be opened), reading its models off the loop."""
+        self._registry = registry
+        try:
+            if registry is not None:
+                await self.refresh_off_loop(force=True)
+        finally:
+            if self._opening is not None:
+                self._opening.set()
+
+    async def ready(self) -> None:
+        """Before routing a request: wait (briefly) for a registry being opened, or check it.
+
+        Under `watch()` this reads memory only; without a watcher it checks the registry as
+        `refresh()` does.
+        """
+        if self._opening is not None and not self._opening.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._opening.wait(), FIRST_LOAD_WAIT_SECONDS)
+        self.refresh()
+
     def refresh(self) -> None:
-        """Reload credentials if the registry changed (this process at once, others within 1 s)."""
+        """Reload credentials if the registry changed (this process at once, others within 1 s).
+
+        A no-op while `watch()` keeps the catalog fresh from the background.
+        """
+        if not self._watched:
+            self._adopt(self._load_if_changed(force=False))
+
+    async def refresh_off_loop(self, *, force: bool = False) -> None:
+        """Check the registry for changes in a worker thread and adopt them on the loop."""
+        self._adopt(await asyncio.to_thread(self._load_if_changed, force=force))
+
+    async def watch(self, interval: float = CROSS_PROCESS_CHECK_SECONDS) -> None:
+        """Check the registry for other processes' changes every `interval`, off the loop."""
+        self._watched = True
+        try:
+            while True:
+                try:
+                    await self.refresh_off_loop(force=True)
+                    self._last_failure = None
+                except BeastModeError as exc:
+                    if str(exc) != self._last_failure:
+                        log.warning("Keeping the models known so far: %s", exc)
+                    self._last_failure = str(exc)
+                await asyncio.sleep(interval)
+        finally:
+            self._watched = False
+
+    def _load_if_changed(self, *, force: bool) -> _Snapshot | None:
+        """The registry's models if they changed since last seen (reads the database)."""
+        registry = self._registry
+        if registry is None:
+            return None
         now = self._clock()
         local_writes_changed = (
-            self._seen_version is None or self._registry.local_writes != self._seen_version[1]
+            self._seen_version is None or registry.local_writes != self._seen_version[1]
         )
-        if not local_writes_changed and now - self._checked_at < CROSS_PROCESS_CHECK_SECONDS:
-            return
+        if (
+            not force
+            and not local_writes_changed
+            and now - self._checked_at < CROSS_PROCESS_CHECK_SECONDS
+        ):
+            return None
         self._checked_at = now
-        version = self._registry.change_counter()
-        if version != self._seen_version:
-            self._credentials = self._registry.all_credentials()
-            # Every key this process can send is one it must never show (a rotation's new
-            # secret.key included).
-            self.redactor.add(*(c.api_key for c in self._credentials.values()))
-            self.redactor.add_environment(self._environ, self._registry.home)
-            self._defaults = self._registry.defaults()
-            first_load = self._seen_version is None
-            self._seen_version = version
-            if not first_load:
-                self._on_change()
+        version = registry.change_counter()
+        if version == self._seen_version:
+            return None
+        credentials = registry.all_credentials()
+        # Every key this process can send is one it must never show (a rotation's new
+        # secret.key included).
+        self.redactor.add(*(c.api_key for c in credentials.values()))
+        self.redactor.add_environment(self._environ, registry.home)
+        return _Snapshot(version, credentials, registry.defaults())
+
+    def _adopt(self, snapshot: _Snapshot | None) -> None:
+        if snapshot is None or (
+            self._seen_version is not None and snapshot.version <= self._seen_version
+        ):
+            return  # nothing new, or a slower check finishing after a newer one
+        first_load = self._seen_version is None
+        self._credentials = snapshot.credentials
+        self._defaults = snapshot.defaults
+        self._seen_version = snapshot.version
+        if not first_load:
+            self._on_change()
 
     def registered(self) -> dict[str, Credentials]:
         """The registered models (with keys) as currently known."""
@@ -143,7 +241,9 @@ class ModelCatalog:
             raise ModelNotFoundError(model_id)
         record = credentials.record
         if record.has_api_key and credentials.api_key is None:
-            raise DecryptionError(model_id, describe_key_source(self._registry.home, self._environ))
+            registry = self._registry  # credentials are only ever read from a registry
+            assert registry is not None
+            raise DecryptionError(model_id, describe_key_source(registry.home, self._environ))
         endpoint = Endpoint(
             url=record.endpoint_url,
             upstream_model=record.upstream_model,

@@ -122,7 +122,7 @@ class Router:
 
     def __init__(
         self,
-        registry: Registry,
+        registry: Registry | None,
         usage: UsageRecorder | None = None,
         *,
         environ: Mapping[str, str] | None = None,
@@ -281,7 +281,7 @@ class Router:
         chain_deadline = (
             loop.time() + timeouts.chain_seconds if timeouts.chain_seconds is not None else None
         )
-        self.catalog.refresh()  # a model registered again leaves its cooldown behind
+        await self.catalog.ready()  # a model registered again leaves its cooldown behind
         for ref in chain:
             remaining = chain_deadline - loop.time() if chain_deadline is not None else None
             if remaining is not None and remaining <= 0:

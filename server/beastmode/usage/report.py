@@ -1,7 +1,8 @@
 """The usage report: custom vs provider share, cost per request, latency, error rates, savings.
 
-`build_report` reads the usage table and returns the same object the `beastmode.usage` command
-and `beastmode usage --json` return: `{summary, byModel, byTask, markdown}`.
+`build_report` reads the daily rollups (and the few raw rows not rolled up yet) with SQL and
+returns the same object the `beastmode.usage` command and `beastmode usage --json` return:
+`{summary, byModel, byTask, markdown}`.
 """
 
 from __future__ import annotations
@@ -9,6 +10,10 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from typing import Any
+
+from beastmode.registry.failures import database_path, storage_errors
+from beastmode.usage.rollups import totals_since
+from beastmode.usage.totals import Totals
 
 
 @dataclass(frozen=True)
@@ -30,100 +35,79 @@ class UsageReport:
         }
 
 
-def _percentile(values: list[float], fraction: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
-    return round(ordered[index], 1)
-
-
-def _group_stats(rows: list[sqlite3.Row]) -> dict[str, Any]:
-    attempts = len(rows)
-    ok = [r for r in rows if r["outcome"] == "ok"]
-    errors = sum(1 for r in rows if r["outcome"] == "error")
-    latencies = [float(r["latency_ms"]) for r in ok]
-    ttfts = [float(r["ttft_ms"]) for r in ok if r["ttft_ms"] is not None]
-    cost = sum(float(r["cost_usd"]) for r in rows)
-    baseline = sum(float(r["baseline_cost_usd"]) for r in ok)
+def _group_stats(totals: Totals) -> dict[str, Any]:
+    attempts = totals.attempts
     return {
         "attempts": attempts,
-        "ok": len(ok),
-        "errors": errors,
-        "cancelled": sum(1 for r in rows if r["outcome"] == "cancelled"),
-        "errorRate": round(errors / attempts, 4) if attempts else 0.0,
-        "avgLatencyMs": round(sum(latencies) / len(latencies), 1) if latencies else None,
-        "p50LatencyMs": _percentile(latencies, 0.5),
-        "p95LatencyMs": _percentile(latencies, 0.95),
-        "avgTtftMs": round(sum(ttfts) / len(ttfts), 1) if ttfts else None,
-        "promptTokens": sum(int(r["prompt_tokens"]) for r in rows),
-        "completionTokens": sum(int(r["completion_tokens"]) for r in rows),
-        "costUsd": round(cost, 6),
-        "baselineCostUsd": round(baseline, 6),
-        "savingsUsd": round(baseline - cost, 6),
-        "accepted": sum(int(r["accepted"]) for r in rows),
+        "ok": totals.ok,
+        "errors": totals.errors,
+        "cancelled": totals.cancelled,
+        "errorRate": round(totals.errors / attempts, 4) if attempts else 0.0,
+        "avgLatencyMs": round(totals.latency_sum_ms / totals.ok, 1) if totals.ok else None,
+        "p50LatencyMs": totals.percentile(0.5),
+        "p95LatencyMs": totals.percentile(0.95),
+        "avgTtftMs": (
+            round(totals.ttft_sum_ms / totals.ttft_count, 1) if totals.ttft_count else None
+        ),
+        "promptTokens": totals.prompt_tokens,
+        "completionTokens": totals.completion_tokens,
+        "costUsd": round(totals.cost_usd, 6),
+        "baselineCostUsd": round(totals.baseline_cost_usd, 6),
+        "savingsUsd": round(totals.baseline_cost_usd - totals.cost_usd, 6),
+        "accepted": totals.accepted,
     }
 
 
 def build_report(db: sqlite3.Connection, since: str | None = None) -> UsageReport:
-    """Summarise usage rows at or after `since` (an ISO date or timestamp; all rows if None)."""
-    db.row_factory = sqlite3.Row
-    query = "SELECT * FROM usage" + (" WHERE ts >= ?" if since else "") + " ORDER BY id"
-    rows = db.execute(query, (since,) if since else ()).fetchall()
-    db.row_factory = None
+    """Summarise usage at or after `since` (an ISO date or timestamp; everything if None).
 
-    requests: dict[str, list[sqlite3.Row]] = {}
-    for row in rows:
-        requests.setdefault(row["request_id"] or f"row-{row['id']}", []).append(row)
-    answered = [
-        next((r for r in attempts if r["outcome"] == "ok"), None) for attempts in requests.values()
-    ]
-    answered_rows = [r for r in answered if r is not None]
-    by_kind = {
-        kind: sum(1 for r in answered_rows if r["model_kind"] == kind)
-        for kind in ("custom", "provider", "local")
-    }
-    total = _group_stats(rows)
+    Reads the daily rollups plus the raw rows not rolled up yet (SQL, not every row), so it
+    stays fast on millions of rows and keeps counting days whose raw rows have expired.
+    Raises StorageError when the database cannot be read.
+    """
+    with storage_errors(database_path(db)):
+        groups = totals_since(db, since)
+    total = Totals()
+    by_model: dict[tuple[str, str], Totals] = {}
+    by_task: dict[str, Totals] = {}
+    answered_by_kind = dict.fromkeys(("custom", "provider", "local"), 0)
+    for (_, task, model_ref, model_kind), totals in groups.items():
+        by_model.setdefault((model_ref, model_kind), Totals()).merge(totals)
+        by_task.setdefault(task, Totals()).merge(totals)
+        if model_kind in answered_by_kind:
+            answered_by_kind[model_kind] += totals.answered
+    for totals in by_model.values():
+        total.merge(totals)
+    stats = _group_stats(total)
+    requests, answered = total.requests, total.answered
     summary: dict[str, Any] = {
         "since": since,
-        "requests": len(requests),
-        "answered": len(answered_rows),
-        "fallbacks": sum(
-            1
-            for attempts in requests.values()
-            if len(attempts) > 1 and any(r["outcome"] == "ok" for r in attempts)
-        ),
-        "customShare": _share(by_kind["custom"], len(answered_rows)),
-        "providerShare": _share(by_kind["provider"], len(answered_rows)),
-        "localShare": _share(by_kind["local"], len(answered_rows)),
-        "costPerRequestUsd": round(total["costUsd"] / len(requests), 6) if requests else 0.0,
-        **total,
+        "requests": requests,
+        "answered": answered,
+        "fallbacks": total.fallbacks,
+        "customShare": _share(answered_by_kind["custom"], answered),
+        "providerShare": _share(answered_by_kind["provider"], answered),
+        "localShare": _share(answered_by_kind["local"], answered),
+        "costPerRequestUsd": round(stats["costUsd"] / requests, 6) if requests else 0.0,
+        **stats,
     }
     summary["savingsPct"] = (
         round(100 * summary["savingsUsd"] / summary["baselineCostUsd"], 1)
         if summary["baselineCostUsd"]
         else None
     )
-    by_model = [
-        {"model": ref, "kind": group[0]["model_kind"], **_group_stats(group)}
-        for ref, group in sorted(_group(rows, "model_ref").items())
+    model_rows = [
+        {"model": ref, "kind": kind, **_group_stats(totals)}
+        for (ref, kind), totals in sorted(by_model.items())
     ]
-    by_task = [
-        {"task": task, **_group_stats(group)}
-        for task, group in sorted(_group(rows, "task").items())
-    ]
-    return UsageReport(summary, by_model, by_task, render_markdown(summary, by_model, by_task))
+    task_rows = [{"task": task, **_group_stats(totals)} for task, totals in sorted(by_task.items())]
+    return UsageReport(
+        summary, model_rows, task_rows, render_markdown(summary, model_rows, task_rows)
+    )
 
 
 def _share(part: int, whole: int) -> float:
     return round(part / whole, 4) if whole else 0.0
-
-
-def _group(rows: list[sqlite3.Row], column: str) -> dict[str, list[sqlite3.Row]]:
-    groups: dict[str, list[sqlite3.Row]] = {}
-    for row in rows:
-        groups.setdefault(row[column], []).append(row)
-    return groups
 
 
 def _fmt(value: Any, suffix: str = "") -> str:
