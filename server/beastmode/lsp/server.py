@@ -317,11 +317,24 @@ class BeastModeServer(LanguageServer):
 
         threading.Thread(target=scan, name="beastmode-scan", daemon=True).start()
 
-    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
-        """Serve LSP over stdio with non-blocking pipes (see `lsp/transport.py`)."""
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> int:
+        """Serve LSP over stdio with non-blocking pipes (transport.py); returns the exit code."""
         from beastmode.lsp.transport import serve_stdio
 
-        serve_stdio(self, stdin or sys.stdin.buffer, stdout or sys.stdout.buffer)
+        return serve_stdio(self, stdin or sys.stdin.buffer, stdout or sys.stdout.buffer)
+
+    def start_tcp(self, host: str, port: int) -> int:  # type: ignore[override]
+        """Serve one client on a loopback TCP port (never pygls's, which serves anyone)."""
+        from beastmode.lsp.transport import loopback_address, serve_tcp
+
+        host, port = loopback_address(f"[{host}]:{port}")
+        return serve_tcp(self, host, port)
+
+    def start_socket(self, path: Path) -> int:
+        """Serve one client on a private Unix socket at `path`."""
+        from beastmode.lsp.transport import serve_unix
+
+        return serve_unix(self, path)
 
     async def close(self) -> None:
         """Release connections and finish writing usage."""
