@@ -30,6 +30,7 @@ from beastmode import __version__
 from beastmode.errors import BeastModeError
 from beastmode.lsp.documents import DocumentStore
 from beastmode.lsp.protocol import BeastModeProtocol
+from beastmode.lsp.settings_notice import UnregisteredModel, settings_log, settings_notice
 from beastmode.router.chains import build_chain
 from beastmode.router.timeouts import Timeouts
 
@@ -75,6 +76,8 @@ class BeastModeServer(LanguageServer):
         self.engine: Any = None
         self.inline: InlineFeature
         self._shown_messages: set[str] = set()
+        self._named_problems: set[str] = set()  # settings problems already told to the user
+        self._named_models: set[str] = set()  # unregistered model refs already named
         self._tasks: set[asyncio.Task[Any]] = set()
         self._engine_timers: dict[str, asyncio.TimerHandle] = {}
         self._scan_stop = threading.Event()
@@ -94,7 +97,7 @@ class BeastModeServer(LanguageServer):
         """Open the registry, usage recorder and router (once; errors become `setup_error`)."""
         if self.router is not None or self.setup_error is not None:
             return
-        self.apply_settings(self.initialization_options)  # report bad settings even if this fails
+        self.apply_settings(self.initialization_options, announce=False)  # for the router
         from beastmode.registry import Registry
         from beastmode.router import Router
         from beastmode.usage import UsageRecorder
@@ -111,7 +114,7 @@ class BeastModeServer(LanguageServer):
         except BeastModeError as exc:
             self.setup_error = str(exc)
             log.error("BEAST MODE cannot open its registry: %s", exc)
-            return
+        # Once, with the registry if it opened: one message for everything the settings get wrong.
         self.apply_settings(self.initialization_options)
 
     def report_server_error(self, error: Exception, source: Any) -> None:
@@ -180,30 +183,35 @@ class BeastModeServer(LanguageServer):
 
     # Settings and models ---------------------------------------------------------------------
 
-    def apply_settings(self, raw: Any, *, base: Any = None) -> None:
-        """Validate and adopt new settings, telling the user about anything ignored.
+    def apply_settings(self, raw: Any, *, base: Any = None, announce: bool = True) -> None:
+        """Validate and adopt new settings, telling the user once about anything ignored.
 
         `base` (the initializationOptions) is what `raw` is laid over: a client whose
-        workspace/configuration answers `{}` does not wipe settings given at initialize.
+        workspace/configuration answers `{}` does not wipe settings given at initialize. Whatever
+        this change gets wrong becomes at most one message, and each problem and each
+        unregistered model is named only the first time (`announce=False` names nothing yet).
         """
         from beastmode.settings import parse_settings
 
         settings, problems = parse_settings(_deep_merge(_unwrap(base), _unwrap(raw)))
-        for problem in problems:
-            self.show_once(f"setting:{problem}", problem)
-        if self.router is None:  # the registry is not open yet: open_core() checks the models
-            self._settings = settings
-            return
-        self.router.set_baseline_price(settings.usage.baseline_price_per_1k)
+        unregistered: list[UnregisteredModel] = []
+        if self.router is not None:  # else the registry is not open: open_core() checks models
+            self.router.set_baseline_price(settings.usage.baseline_price_per_1k)
+            settings = self._without_unregistered(settings, unregistered)
+        self._settings = settings
+        if announce:
+            self._announce_settings_problems(problems, unregistered)
+
+    def _without_unregistered(
+        self, settings: Settings, unregistered: list[UnregisteredModel]
+    ) -> Settings:
+        """`settings` minus the `custom:` models nobody registered (listed in `unregistered`)."""
+        assert self.router is not None
         registered = set(self.router.catalog.registered())
         for task, ref in [("model", settings.model), *settings.models.model_dump().items()]:
-            if ref and ref.startswith("custom:") and ref.removeprefix("custom:") not in registered:
-                self.show_once(
-                    f"unregistered:{ref}",
-                    f"Setting beastmode.{'model' if task == 'model' else 'models.' + task} names "
-                    f"{ref}, which is not registered, so it is ignored. Register it with "
-                    "`beastmode models add` or the command BEAST MODE: Register Custom Model.",
-                )
+            if ref and not _is_usable(ref, registered):
+                setting = "model" if task == "model" else f"models.{task}"
+                unregistered.append(UnregisteredModel(setting, ref))
                 if task == "model":
                     settings = settings.model_copy(update={"model": None})
                 else:
@@ -212,15 +220,31 @@ class BeastModeServer(LanguageServer):
                     )
         if settings.fallback:
             kept = [ref for ref in settings.fallback if _is_usable(ref, registered)]
-            for ref in settings.fallback:
-                if ref not in kept:
-                    self.show_once(
-                        f"unregistered:{ref}",
-                        f"Setting beastmode.fallback names {ref}, which is not registered, so it "
-                        "is skipped. Register it with `beastmode models add`.",
-                    )
+            unregistered += [
+                UnregisteredModel("fallback", ref) for ref in settings.fallback if ref not in kept
+            ]
             settings = settings.model_copy(update={"fallback": kept})
-        self._settings = settings
+        return settings
+
+    def _announce_settings_problems(
+        self, problems: list[str], unregistered: list[UnregisteredModel]
+    ) -> None:
+        """One showMessage (and one log entry) for what is new in this settings change."""
+        new_problems = list(dict.fromkeys(p for p in problems if p not in self._named_problems))
+        new_models: list[UnregisteredModel] = []
+        for model in unregistered:
+            if model.ref not in self._named_models:
+                self._named_models.add(model.ref)
+                new_models.append(model)
+        self._named_problems.update(new_problems)
+        message = settings_notice(new_problems, new_models)
+        if message is None:
+            return
+        self.log_to_client(settings_log(new_problems, new_models), types.MessageType.Warning)
+        with contextlib.suppress(Exception):
+            self.window_show_message(
+                types.ShowMessageParams(type=types.MessageType.Warning, message=message)
+            )
 
     def chain_for(self, task: str, override: str | None = None) -> list[str]:
         """The model chain for a task: an explicit choice, settings, stored defaults, fallback."""
