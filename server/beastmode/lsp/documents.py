@@ -109,6 +109,16 @@ class Document:
         text = self.line(line)
         return line, utf16_to_index(text, max(0, character))
 
+    def text_range(self, start: tuple[int, int], end: tuple[int, int]) -> str:
+        """The text between two LSP positions (swapped if reversed), read from their lines only."""
+        (first, first_index), (last, last_index) = sorted((self.clamp(*start), self.clamp(*end)))
+        if first == last:
+            return self._raw_line(first)[first_index:last_index]
+        middle = [self._raw_line(number) for number in range(first + 1, last)]
+        return "".join(
+            [self._raw_line(first)[first_index:], *middle, self._raw_line(last)[:last_index]]
+        )
+
     def offset_at(self, line: int, character: int) -> int:
         """Character offset of an LSP position in the whole text."""
         line, index = self.clamp(line, character)

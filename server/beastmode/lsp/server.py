@@ -28,6 +28,7 @@ from pygls.lsp.server import LanguageServer
 
 from beastmode import __version__
 from beastmode.errors import BeastModeError
+from beastmode.lsp.action_regions import RegionCache
 from beastmode.lsp.documents import DocumentStore
 from beastmode.lsp.protocol import BeastModeProtocol
 from beastmode.lsp.settings_notice import UnregisteredModel, settings_log, settings_notice
@@ -65,6 +66,7 @@ class BeastModeServer(LanguageServer):
         super().__init__("beastmode", __version__, protocol_cls=BeastModeProtocol)
         self.environ = dict(os.environ if environ is None else environ)
         self.documents = DocumentStore()
+        self.region_cache = RegionCache()
         self._settings: Settings | None = None
         self.initialization_options: Any = None
         self.settings_pushes = 0  # didChangeConfiguration pushes so far (newer than a pull)
@@ -312,6 +314,7 @@ class BeastModeServer(LanguageServer):
     def on_document_closed(self, uri: str) -> None:
         """A document closed: stop pending work for it."""
         self._recent_documents.pop(uri, None)
+        self.region_cache.forget(uri)
         timer = self._engine_timers.pop(uri, None)
         if timer is not None:
             timer.cancel()
