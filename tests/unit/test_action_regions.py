@@ -11,7 +11,12 @@ import pytest
 
 from beastmode.generation.languages import language_for
 from beastmode.generation.regions import enclosing_function, split_lines
-from beastmode.lsp.action_regions import SCAN_LINES, may_be_in_function
+from beastmode.lsp.action_regions import (
+    SCAN_LINES,
+    WHOLE_PARSE_LINES,
+    enclosing_nearby,
+    may_be_in_function,
+)
 from tests.unit.generation import test_regions as sources
 
 SOURCES = [
@@ -48,3 +53,38 @@ def test_cheap_check_reads_a_bounded_number_of_lines() -> None:
 
     assert may_be_in_function(line_at, 99_000, "python")
     assert len(read) <= SCAN_LINES + 100
+
+
+def big_python_module() -> str:
+    """A Python module past WHOLE_PARSE_LINES: classes, decorators, top-level code."""
+    block = (
+        "import os\n\n\n"
+        "@decorator\n"
+        "def outer(x):\n"
+        "    def inner(y):\n"
+        "        return y\n"
+        "    return inner(x)\n"
+        "\n"
+        "class Thing:\n"
+        "    size = 3\n"
+        "\n"
+        "    @property\n"
+        "    def area(self):\n"
+        '        """Doc\n'
+        "text in the docstring at column 0\n"
+        '        """\n'
+        "        return self.size ** 2\n"
+        "\n"
+        "value = outer(2)\n"
+    )
+    return block * (WHOLE_PARSE_LINES // block.count("\n") + 5)
+
+
+def test_local_parse_of_a_big_python_file_matches_the_whole_parse() -> None:
+    source = big_python_module()
+    python = language_for("python", "a.py")
+    lines = source.splitlines(keepends=True)
+    assert len(lines) > WHOLE_PARSE_LINES
+    for number in range(len(lines) - 40, len(lines)):
+        expected = enclosing_function(source, number, python)
+        assert enclosing_nearby(lines, number, python) == expected, number

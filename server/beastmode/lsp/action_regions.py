@@ -6,7 +6,9 @@ up the indentation chain from the cursor for at most `SCAN_LINES` lines and answ
 function header encloses it: a line-local look that errs on the side of offering. The exact
 region (an `ast` parse, a brace scan) is computed only when an action is picked, in a worker
 thread, and cached per document URI and version (`RegionCache`); a result for a version that
-was superseded while it was computed is used once but not kept.
+was superseded while it was computed is used once but not kept. `ast.parse` holds the GIL for
+its whole run (2.4 s on 100k lines, stalling the loop even from a thread), so a big Python file
+is parsed only between the top-level definitions around the cursor (`enclosing_nearby`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from beastmode.generation.languages import Language
 from beastmode.generation.regions import enclosing_function
 
 SCAN_LINES = 1000
+WHOLE_PARSE_LINES = 2000  # Python files up to this size are parsed whole
+_TOP_LEVEL_START = re.compile(r"(?:async\s+def|def|class)\b|@")
 _PYTHON_HEADER = re.compile(r"^\s*(?:async\s+)?def\s")
 _WORD_HEADER = re.compile(r"^\s*(?:[\w.]+\s+)*(?:async\s+)?(?:def|function|func|fn|fun|sub|proc)\b")
 _FUNCTION_WORD = re.compile(r"\b(?:function|fn|func|fun)\b|=>\s*\{?\s*$")
@@ -119,6 +123,30 @@ def _next_indent(line_at: Callable[[int], str], line: int) -> int:
     return 0
 
 
+def enclosing_nearby(lines: list[str], line: int, language: Language) -> tuple[int, int] | None:
+    """`enclosing_function` over `lines` (each with its break), a big Python file parsed locally.
+
+    Run it in a worker thread. For Python beyond `WHOLE_PARSE_LINES` lines only the slice from
+    the top-level `def`/`class` (or its decorators) at or above `line` to the next one below is
+    parsed: every function holding `line` lies inside it.
+    """
+    if language.id != "python" or len(lines) <= WHOLE_PARSE_LINES or not 0 <= line < len(lines):
+        return enclosing_function("".join(lines), line, language)
+    start = line
+    while start > 0 and not _TOP_LEVEL_START.match(lines[start]):
+        start -= 1
+    while start > 0 and lines[start - 1].startswith("@"):
+        start -= 1
+    header = start
+    while header < len(lines) - 1 and lines[header].startswith("@"):
+        header += 1  # the decorated definition belongs to the slice too
+    end = max(line, header) + 1
+    while end < len(lines) and not _TOP_LEVEL_START.match(lines[end]):
+        end += 1
+    span = enclosing_function("".join(lines[start:end]), line - start, language)
+    return None if span is None else (span[0] + start, span[1] + start)
+
+
 class RegionCache:
     """Exact enclosing-function spans, computed in a worker thread, per document URI+version."""
 
@@ -129,17 +157,24 @@ class RegionCache:
         self,
         uri: str,
         version: int,
-        snapshot: Callable[[], str],
+        snapshot: Callable[[], Callable[[], list[str]]],
         line: int,
         language: Language,
         current_version: Callable[[], int | None],
     ) -> tuple[int, int] | None:
-        """The function around `line` in version `version` of `uri` (computed off the loop)."""
+        """The function around `line` in version `version` of `uri` (computed off the loop).
+
+        `snapshot()` runs on the loop and returns what lists the lines in the worker thread.
+        """
         cached = self._spans.get(uri)
         if cached is not None and cached[0] == version and line in cached[1]:
             return cached[1][line]
-        text = snapshot()
-        span = await asyncio.to_thread(enclosing_function, text, line, language)
+        snapshot_lines = snapshot()
+
+        def find() -> tuple[int, int] | None:
+            return enclosing_nearby(snapshot_lines(), line, language)
+
+        span = await asyncio.to_thread(find)
         if current_version() != version:
             return span  # superseded while computing: right for that version, not kept
         cached = self._spans.get(uri)

@@ -144,7 +144,7 @@ async def _enclosing(
     return await ls.region_cache.enclosing(
         document.uri,
         document.version,
-        lambda: document.text,
+        document.snapshot,
         line,
         language,
         current_version,

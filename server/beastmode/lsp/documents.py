@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import chain
 
 from beastmode.textpos import index_to_utf16, utf16_to_index
 
@@ -98,6 +99,15 @@ class Document:
     def text(self) -> str:
         """The whole text (costs a full join: not for the typing path)."""
         return "".join(line for chunk in self._chunks for line in chunk.lines)
+
+    def snapshot(self) -> Callable[[], list[str]]:
+        """A copy of the lines as they are now (one list copy per chunk), listed later.
+
+        Each line keeps its break. The listing of a big document can then run in a worker
+        thread, off the typing path.
+        """
+        parts = [list(chunk.lines) for chunk in self._chunks]
+        return lambda: list(chain.from_iterable(parts))
 
     def clamp(self, line: int, character: int) -> tuple[int, int]:
         """A position made valid: (line, python index within the line)."""
