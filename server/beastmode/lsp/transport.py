@@ -302,6 +302,7 @@ def serve_tcp(server: BeastModeServer, host: str, port: int) -> int:
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         listener.bind((host, port))
+        listener.listen(1)  # before saying so: a client may connect as soon as it reads the line
     except OSError as exc:
         listener.close()
         raise TransportError(f"Cannot listen on {host}:{port}: {exc.strerror}") from None
@@ -348,6 +349,7 @@ def serve_unix(server: BeastModeServer, path: Path) -> int:
     previous = os.umask(0o177)  # the socket is born 0600: no window with looser permissions
     try:
         listener.bind(str(path))
+        listener.listen(1)
     except OSError as exc:
         listener.close()
         raise TransportError(f"Cannot listen on {path}: {exc.strerror}") from None
@@ -364,7 +366,6 @@ def serve_unix(server: BeastModeServer, path: Path) -> int:
 
 async def _serve_one(server: BeastModeServer, listener: socket.socket) -> int:
     """Accept one connection, stop listening at once, and serve it."""
-    listener.listen(1)
     listener.setblocking(False)
     loop = asyncio.get_running_loop()
     try:
