@@ -1,9 +1,11 @@
 """Code actions: refactor, add documentation, generate tests, fix with AI.
 
-`textDocument/codeAction` only offers them: no model is called until the user picks one. Clients
-with `codeAction/resolve` support get the edit computed on resolve; others get a command
-(`beastmode.refactor`, ...) that computes the edit and applies it with `workspace/applyEdit`.
-Both paths run `compute_edit`, which asks the task's model chain under work-done progress.
+`textDocument/codeAction` only offers them: no model is called until the user picks one, and
+the offer reads a few lines around the cursor, never the whole document (editors ask on every
+cursor move; see `action_regions`). Clients with `codeAction/resolve` support get the edit
+computed on resolve; others get a command (`beastmode.refactor`, ...) that computes the edit and
+applies it with `workspace/applyEdit`. Both paths run `compute_edit`, which finds the exact
+region off the loop and asks the task's model chain under work-done progress.
 """
 
 from __future__ import annotations
@@ -31,8 +33,8 @@ from beastmode.generation.messages import (
     build_tests_prompt,
 )
 from beastmode.generation.parsing import extract_code
-from beastmode.generation.regions import enclosing_function
 from beastmode.generation.testfiles import merge_test_file, test_file_for
+from beastmode.lsp.action_regions import may_be_in_function
 from beastmode.lsp.arguments import (
     ActionData,
     ActionName,
@@ -122,22 +124,44 @@ def _line_range(document: Document, first: int, last: int) -> types.Range:
 
 
 def _range_text(document: Document, range_: types.Range) -> str:
-    start = document.offset_at(range_.start.line, range_.start.character)
-    end = document.offset_at(range_.end.line, range_.end.character)
-    return document.text[start:end]
+    start = (range_.start.line, range_.start.character)
+    return document.text_range(start, (range_.end.line, range_.end.character))
 
 
 def _is_empty(range_: types.Range) -> bool:
     return range_.start == range_.end
 
 
-def action_region(
-    document: Document, language: Language, selection: types.Range, whole_file: bool
+async def _enclosing(
+    ls: BeastModeServer, document: Document, language: Language, line: int
+) -> tuple[int, int] | None:
+    """The function around `line`, computed off the loop and cached per document version."""
+
+    def current_version() -> int | None:
+        current = ls.documents.get(document.uri)
+        return current.version if current is document else None
+
+    return await ls.region_cache.enclosing(
+        document.uri,
+        document.version,
+        document.snapshot,
+        line,
+        language,
+        current_version,
+    )
+
+
+async def action_region(
+    ls: BeastModeServer,
+    document: Document,
+    language: Language,
+    selection: types.Range,
+    whole_file: bool,
 ) -> types.Range | None:
     """The selection, else the enclosing function, else (when allowed) the whole file."""
     if not _is_empty(selection):
         return selection
-    span = enclosing_function(document.text, selection.start.line, language)
+    span = await _enclosing(ls, document, language, selection.start.line)
     if span is not None:
         return _line_range(document, *span)
     if whole_file and document.line_count > 0:
@@ -145,13 +169,16 @@ def action_region(
     return None
 
 
-def fix_region(
-    document: Document, language: Language, diagnostics: list[DiagnosticArg]
+async def fix_region(
+    ls: BeastModeServer,
+    document: Document,
+    language: Language,
+    diagnostics: list[DiagnosticArg],
 ) -> types.Range:
     """The enclosing function when it holds every diagnostic, else the diagnostics' lines."""
     first = min(d.line for d in diagnostics)
     last = max(d.line for d in diagnostics)
-    span = enclosing_function(document.text, first, language)
+    span = await _enclosing(ls, document, language, first)
     if span is not None and span[0] <= first and last <= span[1]:
         return _line_range(document, *span)
     return _line_range(document, first, last)
@@ -198,9 +225,9 @@ async def compute_edit(ls: BeastModeServer, name: ActionName, target: ActionTarg
         if name == "fix":
             if not target.diagnostics:
                 raise fail("There are no diagnostics to fix here.")
-            region = fix_region(document, language, target.diagnostics)
+            region = await fix_region(ls, document, language, target.diagnostics)
         else:
-            found = action_region(document, language, selection, whole_file=False)
+            found = await action_region(ls, document, language, selection, whole_file=False)
             if found is None:
                 raise fail("Select the code first (the cursor is not inside a function).")
             region = found
@@ -273,7 +300,7 @@ async def _tests_edit(
     source = uri_to_path(document.uri)
     if source is None:
         raise fail("Save the file first: tests are placed next to it or in tests/.")
-    region = action_region(document, language, selection, whole_file=True)
+    region = await action_region(ls, document, language, selection, whole_file=True)
     code = _range_text(document, region) if region is not None else ""
     if not code.strip():
         raise fail("There is no code here to test.")
@@ -358,7 +385,9 @@ def _offer_actions(ls: BeastModeServer, params: types.CodeActionParams) -> list[
     path = uri_to_path(document.uri)
     language = language_for(document.language_id, str(path or document.uri))
     selection = params.range
-    has_code = action_region(document, language, selection, whole_file=False) is not None
+    has_code = not _is_empty(selection) or may_be_in_function(
+        document.line, selection.start.line, language.id
+    )
     offered: list[tuple[ActionName, list[types.Diagnostic]]] = []
     if has_code:
         offered += [("refactor", []), ("docs", [])]

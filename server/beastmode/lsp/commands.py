@@ -38,7 +38,7 @@ from beastmode.lsp.arguments import ActionName, ActionTarget, RangeArg
 from beastmode.lsp.edits import FileWrite, write_files
 from beastmode.lsp.files import file_text, shown_path
 from beastmode.lsp.modelcalls import ask_model, chat_request, fail, prompt_budget, router_of
-from beastmode.lsp.progress import WorkDone, tail
+from beastmode.lsp.progress import ReplyTail, WorkDone
 from beastmode.lsp.server import BeastModeServer, uri_to_path
 from beastmode.providers.base import ChatRequest
 from beastmode.registry import ModelRegistration, Registry
@@ -49,6 +49,8 @@ from beastmode.usage import build_report
 
 log = logging.getLogger(__name__)
 CHAT_DELTA_NOTIFICATION = "beastmode/chatDelta"
+CHAT_DELTA_BY_DELTA_CHARS = 4096
+CHAT_BATCH_SECONDS = 0.05
 MAX_TREE_ENTRIES = 400
 MAX_CONTEXT_DOCUMENTS = 10
 Args = TypeVar("Args", bound=BaseModel)
@@ -321,15 +323,35 @@ async def chat(ls: BeastModeServer, args: ChatArgs) -> dict[str, Any]:
         routed = router.stream(
             "chat", ls.chain_for("chat", args.model), build, ls.timeouts_for("chat")
         )
+        reply_tail = ReplyTail()
+        unsent: list[str] = []
+        streamed, sent_at = 0, 0.0
+        loop = asyncio.get_running_loop()
+
+        def send_unsent() -> None:
+            delta = "".join(unsent)
+            unsent.clear()
+            ls.protocol.notify(
+                CHAT_DELTA_NOTIFICATION, {"sessionId": args.session_id, "delta": delta}
+            )
+            progress.report(reply_tail.text())
+
         try:
-            reply_so_far = ""
             async for delta in routed:
                 parts.append(delta)
-                reply_so_far += delta
-                ls.protocol.notify(
-                    CHAT_DELTA_NOTIFICATION, {"sessionId": args.session_id, "delta": delta}
-                )
-                progress.report(tail(reply_so_far))
+                unsent.append(delta)
+                reply_tail.add(delta)
+                streamed += len(delta)
+                # A short reply streams delta by delta; a long one is sent in batches a few
+                # times a second, so its cost stays linear and small however finely it arrives.
+                if (
+                    streamed <= CHAT_DELTA_BY_DELTA_CHARS
+                    or loop.time() - sent_at >= CHAT_BATCH_SECONDS
+                ):
+                    send_unsent()
+                    sent_at = loop.time()
+            if unsent:
+                send_unsent()
         except BeastModeError as exc:
             raise fail(str(exc)) from None
         finally:

@@ -1,22 +1,43 @@
-"""Open documents, stored so that a keystroke costs the same in a 10-line and a 100k-line file.
+r"""Open documents, stored so that a keystroke costs the same in a 10-line and a 100k-line file.
 
 pygls 2.1.1's own store re-splits the whole text on every change and every `lines` access (about
 12 ms per one-character change on a 100,000-line file). Here a document is a list of chunks of at
 most `CHUNK_LINES` lines; an edit touches only the lines it spans, and a character offset is the
 sum of cached chunk sizes plus a walk inside one chunk. Positions are LSP positions: lines and
-UTF-16 code units.
+UTF-16 code units. Lines end exactly where LSP says: at `\n`, `\r\n` or `\r` (not at the other
+breaks `str.splitlines` knows, such as form feed or U+2028), and an edit that joins a `\r` with a
+following `\n` joins their lines too.
 """
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import chain
 
 from beastmode.textpos import index_to_utf16, utf16_to_index
 
 CHUNK_LINES = 512
-__all__ = ["CHUNK_LINES", "Document", "DocumentStore", "index_to_utf16", "utf16_to_index"]
+__all__ = [
+    "CHUNK_LINES",
+    "Document",
+    "DocumentStore",
+    "index_to_utf16",
+    "split_lines_keepends",
+    "utf16_to_index",
+]
+# Line breaks `str.splitlines` honours that LSP does not: where they occur, split by hand.
+_OTHER_BREAKS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+_LSP_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
+def split_lines_keepends(text: str) -> list[str]:
+    r"""`text` split after each LSP line break (`\n`, `\r\n`, `\r`), breaks kept."""
+    if _OTHER_BREAKS.search(text) is None:
+        return text.splitlines(keepends=True)  # the same split, at C speed
+    return _LSP_LINE.findall(text)
 
 
 @dataclass
@@ -34,7 +55,7 @@ class Document:
         self.language_id = language_id
         self._chunks: list[_Chunk] = []
         self._starts: list[int] = []
-        self._set_lines(text.splitlines(keepends=True))
+        self._set_lines(split_lines_keepends(text))
 
     def _set_lines(self, lines: list[str]) -> None:
         if not lines or lines[-1].endswith(("\n", "\r")):
@@ -79,6 +100,15 @@ class Document:
         """The whole text (costs a full join: not for the typing path)."""
         return "".join(line for chunk in self._chunks for line in chunk.lines)
 
+    def snapshot(self) -> Callable[[], list[str]]:
+        """A copy of the lines as they are now (one list copy per chunk), listed later.
+
+        Each line keeps its break. The listing of a big document can then run in a worker
+        thread, off the typing path.
+        """
+        parts = [list(chunk.lines) for chunk in self._chunks]
+        return lambda: list(chain.from_iterable(parts))
+
     def clamp(self, line: int, character: int) -> tuple[int, int]:
         """A position made valid: (line, python index within the line)."""
         if line < 0:
@@ -88,6 +118,16 @@ class Document:
             return last, len(self.line(last))
         text = self.line(line)
         return line, utf16_to_index(text, max(0, character))
+
+    def text_range(self, start: tuple[int, int], end: tuple[int, int]) -> str:
+        """The text between two LSP positions (swapped if reversed), read from their lines only."""
+        (first, first_index), (last, last_index) = sorted((self.clamp(*start), self.clamp(*end)))
+        if first == last:
+            return self._raw_line(first)[first_index:last_index]
+        middle = [self._raw_line(number) for number in range(first + 1, last)]
+        return "".join(
+            [self._raw_line(first)[first_index:], *middle, self._raw_line(last)[:last_index]]
+        )
 
     def offset_at(self, line: int, character: int) -> int:
         """Character offset of an LSP position in the whole text."""
@@ -101,7 +141,7 @@ class Document:
     ) -> None:
         """Apply one content change: a range replacement, or the whole text when range is None."""
         if start is None or end is None:
-            self._set_lines(new_text.splitlines(keepends=True))
+            self._set_lines(split_lines_keepends(new_text))
             return
         (start_line, start_index) = self.clamp(*start)
         (end_line, end_index) = self.clamp(*end)
@@ -112,11 +152,16 @@ class Document:
                 start_line,
                 start_index,
             )
+        head = self._raw_line(start_line)[:start_index]
+        tail = self._raw_line(end_line)[end_index:]
+        if start_index == 0 and start_line > 0 and self._raw_line(start_line - 1).endswith("\r"):
+            # A `\n` arriving right after a lone `\r` makes them one line break: re-split the
+            # line before too.
+            start_line -= 1
+            head = self._raw_line(start_line)
         first_chunk, first_offset = self._locate(start_line)
         last_chunk, last_offset = self._locate(end_line)
-        head = self._chunks[first_chunk].lines[first_offset][:start_index]
-        tail = self._chunks[last_chunk].lines[last_offset][end_index:]
-        replacement = (head + new_text + tail).splitlines(keepends=True) or [""]
+        replacement = split_lines_keepends(head + new_text + tail) or [""]
         if end_line == self._line_count - 1 and replacement[-1].endswith(("\n", "\r")):
             replacement.append("")  # the document's last line stays a line of its own
         if first_chunk == last_chunk:
@@ -135,6 +180,11 @@ class Document:
         )
         self._chunks[first_chunk : last_chunk + 1] = [_Chunk(merged, sum(map(len, merged)))]
         self._split(first_chunk)
+
+    def _raw_line(self, number: int) -> str:
+        """Line `number` with its line break."""
+        chunk, offset = self._locate(number)
+        return self._chunks[chunk].lines[offset]
 
     def _split(self, index: int) -> None:
         lines = self._chunks[index].lines

@@ -18,12 +18,20 @@
   traceback for each one.
 - A request that fails on purpose (a `JsonRpcException`, e.g. RequestFailed with a message for
   the user) is logged on one line: tracebacks in the log are kept for real bugs.
+- Lifecycle and parsing to the letter of LSP / JSON-RPC: a body that is not JSON is answered with
+  ParseError (-32700, `id: null`); a message nested deeper than `MAX_NESTING` is refused with
+  InvalidRequest (pygls 2.1.1 hit the recursion limit and answered nothing); a request after
+  `shutdown` is answered with InvalidRequest (pygls dropped it); `exit` ends the server with code 0
+  after `shutdown` and 1 without (pygls's `sys.exit` was swallowed, so it was always 0).
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import json
 import logging
+import re
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
@@ -36,6 +44,7 @@ from pygls.exceptions import (
     JsonRpcInternalError,
     JsonRpcInvalidParams,
     JsonRpcInvalidRequest,
+    JsonRpcParseError,
     JsonRpcRequestCancelled,
 )
 from pygls.protocol import LanguageServerProtocol, lsp_method
@@ -52,10 +61,35 @@ if TYPE_CHECKING:
     from beastmode.lsp.server import BeastModeServer
 
 log = logging.getLogger(__name__)
+MAX_NESTING = 100  # far deeper than any LSP message; well inside Python's recursion limit
+_ID_SCAN = re.compile(rb'"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|[{}\[\]:,]')
+
+
+def handle_body(protocol: BeastModeProtocol, body: bytes) -> None:
+    """Parse one message body and hand it to the protocol; every failure is answered or logged."""
+    try:
+        message = json.loads(body)
+    except RecursionError:
+        protocol.refuse_too_deep(_leading_id(body))
+        return
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        log.warning("Answered a message that is not JSON with a parse error: %s", exc)
+        protocol.send_parse_error(f"Parse error: the message is not valid JSON ({exc})")
+        return
+    try:
+        protocol.handle_message(message)
+    except Exception as exc:
+        log.exception("Unable to handle message")
+        protocol.beast.report_server_error(exc, JsonRpcException)
 
 
 class BeastModeProtocol(LanguageServerProtocol):
     """LanguageServerProtocol with our document store, real cancels and answers to bad params."""
+
+    def __init__(self, server: Any, converter: Any) -> None:
+        super().__init__(server, converter)
+        self.shutdown_requested = False
+        self.exit_code: int | None = None
 
     @property
     def beast(self) -> BeastModeServer:
@@ -68,6 +102,11 @@ class BeastModeProtocol(LanguageServerProtocol):
 
     def handle_message(self, message: Any) -> None:
         """Check a parsed message, structure it, and answer requests that cannot be handled."""
+        if isinstance(message, dict | list) and _nested_deeper_than(message, MAX_NESTING):
+            self.refuse_too_deep(
+                message["id"] if isinstance(message, dict) and _answerable_id(message) else None
+            )
+            return
         if not isinstance(message, dict):
             self._reject_non_object(message)
             return
@@ -81,6 +120,17 @@ class BeastModeProtocol(LanguageServerProtocol):
                 log.warning("Ignoring an invalid JSON-RPC message: %s", problem)
             return
         method = message.get("method")
+        after_shutdown = self.shutdown_requested and method != types.EXIT
+        if isinstance(method, str) and "id" in message and after_shutdown:
+            self._send_response(
+                message["id"],
+                error=JsonRpcInvalidRequest(
+                    f"{method} was sent after shutdown: the server accepts only exit now"
+                ).to_response_error(),
+            )
+            return
+        if method == types.SHUTDOWN and "id" in message:
+            self.shutdown_requested = True
         if isinstance(method, str) and "id" in message and self._is_notification(method):
             # A client bug: a notification with an id. Do the work and answer, so it never waits.
             msg_id = message["id"]
@@ -104,6 +154,30 @@ class BeastModeProtocol(LanguageServerProtocol):
             log.warning("Ignoring %s: its request id or token is not a string or integer", method)
             return
         super().handle_message(structured)
+
+    def send_parse_error(self, reason: str) -> None:
+        """Answer a body that is not JSON: ParseError with `id: null` (JSON-RPC 2.0)."""
+        self._send_unaddressed_error(JsonRpcParseError(reason))
+
+    def refuse_too_deep(self, msg_id: Any) -> None:
+        """Answer a message nested deeper than `MAX_NESTING` with InvalidRequest."""
+        log.warning("Refused a message nested deeper than %d levels", MAX_NESTING)
+        error = JsonRpcInvalidRequest(f"The message is nested deeper than {MAX_NESTING} levels")
+        if msg_id is None:
+            self._send_unaddressed_error(error)
+        else:
+            self._send_response(msg_id, error=error.to_response_error())
+
+    def _send_unaddressed_error(self, error: JsonRpcException) -> None:
+        """An error response whose request id is unknown (`"id": null`, which pygls omits)."""
+        response = error.to_response_error()
+        self._send_data(
+            {
+                "jsonrpc": "2.0",
+                "id": None,
+                "error": {"code": response.code, "message": response.message},
+            }
+        )
 
     def _reject_non_object(self, message: Any) -> None:
         if isinstance(message, list):  # a JSON-RPC batch: LSP has none
@@ -184,6 +258,14 @@ class BeastModeProtocol(LanguageServerProtocol):
     def _user_handler(self, method: str) -> Callable[..., Any] | None:
         return self.fm.features.get(method)
 
+    @lsp_method(types.EXIT)
+    def lsp_exit(self, *args: Any) -> None:  # type: ignore[override]
+        """End the session: exit code 0 after `shutdown`, 1 without (as LSP specifies)."""
+        self.exit_code = 0 if self.shutdown_requested else 1
+        stop = self.beast._stop_event
+        if stop is not None:
+            stop.set()
+
     @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
     def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams) -> None:
         """Track an opened document."""
@@ -241,6 +323,43 @@ def _answerable_id(message: dict[str, Any]) -> bool:
     """Whether a message carries an id a response can be addressed to."""
     msg_id = message.get("id")
     return isinstance(msg_id, str | int | float) and not isinstance(msg_id, bool)
+
+
+def _nested_deeper_than(value: dict[str, Any] | list[Any], limit: int) -> bool:
+    """Whether parsed JSON nests objects/arrays more than `limit` levels (iteratively)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def _leading_id(body: bytes) -> Any:
+    """The top-level `id` of a body too deep to parse, if it comes before the deep part."""
+    depth, key, expect_value = 0, None, False
+    for match in _ID_SCAN.finditer(body):
+        token = match.group()
+        if token in (b"{", b"["):
+            depth += 1
+            if depth > MAX_NESTING:
+                return None
+        elif token in (b"}", b"]"):
+            depth -= 1
+        elif depth == 1 and token == b":":
+            expect_value = key == b'"id"'
+        elif depth == 1 and token != b",":
+            if expect_value:
+                with contextlib.suppress(ValueError):
+                    found = json.loads(token)
+                    if isinstance(found, str | int) and not isinstance(found, bool):
+                        return found
+                return None
+            key = token
+        expect_value = expect_value and token == b":"
+    return None
 
 
 def _ids_valid(message: Any) -> bool:

@@ -32,8 +32,10 @@ from pygls.lsp.server import LanguageServer
 from beastmode import __version__
 from beastmode.errors import BeastModeError, StorageError
 from beastmode.guard import WorkspaceGuard
+from beastmode.lsp.action_regions import RegionCache
 from beastmode.lsp.documents import DocumentStore
 from beastmode.lsp.protocol import BeastModeProtocol
+from beastmode.lsp.settings_notice import UnregisteredModel, settings_log, settings_notice
 from beastmode.redaction import Redactor
 from beastmode.router.chains import build_chain
 from beastmode.router.timeouts import Timeouts
@@ -73,6 +75,7 @@ class BeastModeServer(LanguageServer):
         # file in open_core and each stored key as the catalog decrypts it.
         self.redactor = Redactor.from_environment(self.environ)
         self.documents = DocumentStore()
+        self.region_cache = RegionCache()
         self._settings: Settings | None = None
         self.initialization_options: Any = None
         self.settings_pushes = 0  # didChangeConfiguration pushes so far (newer than a pull)
@@ -85,6 +88,8 @@ class BeastModeServer(LanguageServer):
         self.engine: Any = None
         self.inline: InlineFeature
         self._shown_messages: set[str] = set()
+        self._named_problems: set[str] = set()  # settings problems already told to the user
+        self._named_models: set[str] = set()  # unregistered model refs already named
         self._tasks: set[asyncio.Task[Any]] = set()
         self._engine_timers: dict[str, asyncio.TimerHandle] = {}
         self._scan_stop = threading.Event()
@@ -113,7 +118,7 @@ class BeastModeServer(LanguageServer):
         """
         if self.router is not None:
             return
-        self.apply_settings(self.initialization_options)  # report bad settings even if this fails
+        self.apply_settings(self.initialization_options, announce=False)  # for the router
         from beastmode.router import Router
 
         self.router = Router(
@@ -138,6 +143,8 @@ class BeastModeServer(LanguageServer):
             log.error("BEAST MODE cannot open its registry: %s", exc)
             await self.router.catalog.attach(None)
             self.show_once("setup", f"BEAST MODE: {exc}", types.MessageType.Error)
+            raw, base = self._settings_input
+            self.apply_settings(raw, base=base)  # one message for what the settings get wrong
             return
         self.registry = registry
         self.usage = UsageRecorder(registry.path, retention_days=self.settings.usage.retention_days)
@@ -149,6 +156,7 @@ class BeastModeServer(LanguageServer):
             log.error("BEAST MODE cannot read its registered models: %s", exc)
             self.show_once("setup", f"BEAST MODE: {exc}", types.MessageType.Error)
         self.spawn(self.router.catalog.watch())
+        # Once, with the registry open: one message for everything the settings get wrong.
         raw, base = self._settings_input
         self.apply_settings(raw, base=base)
         if not self.router.catalog.registered() and not self.settings.model:
@@ -253,34 +261,39 @@ class BeastModeServer(LanguageServer):
 
     # Settings and models ---------------------------------------------------------------------
 
-    def apply_settings(self, raw: Any, *, base: Any = None) -> None:
-        """Validate and adopt new settings, telling the user about anything ignored.
+    def apply_settings(self, raw: Any, *, base: Any = None, announce: bool = True) -> None:
+        """Validate and adopt new settings, telling the user once about anything ignored.
 
         `base` (the initializationOptions) is what `raw` is laid over: a client whose
-        workspace/configuration answers `{}` does not wipe settings given at initialize.
+        workspace/configuration answers `{}` does not wipe settings given at initialize. Whatever
+        this change gets wrong becomes at most one message, and each problem and each
+        unregistered model is named only the first time (`announce=False` names nothing yet).
         """
         from beastmode.settings import parse_settings
 
         self._settings_input = (raw, base)
         settings, problems = parse_settings(_deep_merge(_unwrap(base), _unwrap(raw)))
-        for problem in problems:
-            self.show_once(f"setting:{problem}", problem)
         if self.usage is not None:
             self.usage.set_retention_days(settings.usage.retention_days)
-        if self.router is None or not self.router.catalog.loaded:
-            # The registered models are not known yet: _open_storage() checks them.
-            self._settings = settings
-            return
-        self.router.set_baseline_price(settings.usage.baseline_price_per_1k)
+        unregistered: list[UnregisteredModel] = []
+        if self.router is not None:
+            self.router.set_baseline_price(settings.usage.baseline_price_per_1k)
+            if self.router.catalog.loaded:  # else _open_storage() checks the models once known
+                settings = self._without_unregistered(settings, unregistered)
+        self._settings = settings
+        if announce:
+            self._announce_settings_problems(problems, unregistered)
+
+    def _without_unregistered(
+        self, settings: Settings, unregistered: list[UnregisteredModel]
+    ) -> Settings:
+        """`settings` minus the `custom:` models nobody registered (listed in `unregistered`)."""
+        assert self.router is not None
         registered = set(self.router.catalog.registered())
         for task, ref in [("model", settings.model), *settings.models.model_dump().items()]:
-            if ref and ref.startswith("custom:") and ref.removeprefix("custom:") not in registered:
-                self.show_once(
-                    f"unregistered:{ref}",
-                    f"Setting beastmode.{'model' if task == 'model' else 'models.' + task} names "
-                    f"{ref}, which is not registered, so it is ignored. Register it with "
-                    "`beastmode models add` or the command BEAST MODE: Register Custom Model.",
-                )
+            if ref and not _is_usable(ref, registered):
+                setting = "model" if task == "model" else f"models.{task}"
+                unregistered.append(UnregisteredModel(setting, ref))
                 if task == "model":
                     settings = settings.model_copy(update={"model": None})
                 else:
@@ -289,15 +302,31 @@ class BeastModeServer(LanguageServer):
                     )
         if settings.fallback:
             kept = [ref for ref in settings.fallback if _is_usable(ref, registered)]
-            for ref in settings.fallback:
-                if ref not in kept:
-                    self.show_once(
-                        f"unregistered:{ref}",
-                        f"Setting beastmode.fallback names {ref}, which is not registered, so it "
-                        "is skipped. Register it with `beastmode models add`.",
-                    )
+            unregistered += [
+                UnregisteredModel("fallback", ref) for ref in settings.fallback if ref not in kept
+            ]
             settings = settings.model_copy(update={"fallback": kept})
-        self._settings = settings
+        return settings
+
+    def _announce_settings_problems(
+        self, problems: list[str], unregistered: list[UnregisteredModel]
+    ) -> None:
+        """One showMessage (and one log entry) for what is new in this settings change."""
+        new_problems = list(dict.fromkeys(p for p in problems if p not in self._named_problems))
+        new_models: list[UnregisteredModel] = []
+        for model in unregistered:
+            if model.ref not in self._named_models:
+                self._named_models.add(model.ref)
+                new_models.append(model)
+        self._named_problems.update(new_problems)
+        message = settings_notice(new_problems, new_models)
+        if message is None:
+            return
+        self.log_to_client(settings_log(new_problems, new_models), types.MessageType.Warning)
+        with contextlib.suppress(Exception):
+            self.window_show_message(
+                types.ShowMessageParams(type=types.MessageType.Warning, message=message)
+            )
 
     def chain_for(self, task: str, override: str | None = None) -> list[str]:
         """The model chain for a task: an explicit choice, settings, stored defaults, fallback."""
@@ -365,6 +394,7 @@ class BeastModeServer(LanguageServer):
     def on_document_closed(self, uri: str) -> None:
         """A document closed: stop pending work for it."""
         self._recent_documents.pop(uri, None)
+        self.region_cache.forget(uri)
         timer = self._engine_timers.pop(uri, None)
         if timer is not None:
             timer.cancel()
@@ -396,11 +426,24 @@ class BeastModeServer(LanguageServer):
 
         threading.Thread(target=scan, name="beastmode-scan", daemon=True).start()
 
-    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
-        """Serve LSP over stdio with non-blocking pipes (see `lsp/transport.py`)."""
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> int:
+        """Serve LSP over stdio with non-blocking pipes (transport.py); returns the exit code."""
         from beastmode.lsp.transport import serve_stdio
 
-        serve_stdio(self, stdin or sys.stdin.buffer, stdout or sys.stdout.buffer)
+        return serve_stdio(self, stdin or sys.stdin.buffer, stdout or sys.stdout.buffer)
+
+    def start_tcp(self, host: str, port: int) -> int:  # type: ignore[override]
+        """Serve one client on a loopback TCP port (never pygls's, which serves anyone)."""
+        from beastmode.lsp.transport import loopback_address, serve_tcp
+
+        host, port = loopback_address(f"[{host}]:{port}")
+        return serve_tcp(self, host, port)
+
+    def start_socket(self, path: Path) -> int:
+        """Serve one client on a private Unix socket at `path`."""
+        from beastmode.lsp.transport import serve_unix
+
+        return serve_unix(self, path)
 
     async def close(self) -> None:
         """Release connections and finish writing usage."""
