@@ -140,11 +140,7 @@ def test_upstream_errors_and_httpx_log_lines_never_show_a_key(
             uri = (workspace / "calc.py").as_uri()
             server.open(uri, "def add(a, b):\n    ")
             inline = server.response(server.inline(uri, 1, 4), timeout=30)
-            assert "result" in inline, inline
-            server.wait_for(
-                lambda s: any("Inline suggestion failed" in m for m in s.user_messages()),
-                timeout=30,
-            )
+            assert "result" in inline, inline  # the 400 falls through to `local` (router policy)
             assert unhandled_errors(server.stderr) == []
         finally:
             server.close()

@@ -100,6 +100,9 @@ class BeastModeServer(LanguageServer):
         self._storage_executor = ThreadPoolExecutor(2, thread_name_prefix="beastmode-storage")
         self._storage_opened: asyncio.Task[None] | None = None
         self._settings_input: tuple[Any, Any] = (None, None)
+        # Settings problems are announced once the registered models are known (or known to be
+        # unavailable), so one message covers them all.
+        self._models_known = False
 
     @property
     def settings(self) -> Settings:
@@ -143,6 +146,7 @@ class BeastModeServer(LanguageServer):
             log.error("BEAST MODE cannot open its registry: %s", exc)
             await self.router.catalog.attach(None)
             self.show_once("setup", f"BEAST MODE: {exc}", types.MessageType.Error)
+            self._models_known = True
             raw, base = self._settings_input
             self.apply_settings(raw, base=base)  # one message for what the settings get wrong
             return
@@ -157,6 +161,7 @@ class BeastModeServer(LanguageServer):
             self.show_once("setup", f"BEAST MODE: {exc}", types.MessageType.Error)
         self.spawn(self.router.catalog.watch())
         # Once, with the registry open: one message for everything the settings get wrong.
+        self._models_known = True
         raw, base = self._settings_input
         self.apply_settings(raw, base=base)
         if not self.router.catalog.registered() and not self.settings.model:
@@ -281,7 +286,7 @@ class BeastModeServer(LanguageServer):
             if self.router.catalog.loaded:  # else _open_storage() checks the models once known
                 settings = self._without_unregistered(settings, unregistered)
         self._settings = settings
-        if announce:
+        if announce and self._models_known:
             self._announce_settings_problems(problems, unregistered)
 
     def _without_unregistered(
