@@ -9,9 +9,9 @@ translation of a real stream (OpenAI chat -> Anthropic Messages).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -34,6 +34,7 @@ CLAUDE_TEXT = "Hello from the gateway's Claude"
 FIM_TEXT = "return a + b"
 UPSTREAM_TEXT = "Hello through the gateway"
 UPSTREAM_USAGE = (11, 7)
+T = TypeVar("T")
 
 
 def gateway_models(upstream_base_url: str) -> list[dict[str, Any]]:
@@ -113,10 +114,7 @@ def gateway(
     upstream_server: FakeModelServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiteLLMProxy]:
     """LiteLLM's proxy on 127.0.0.1 (installed into its cached venv on first use)."""
-    try:
-        executable = ensure_litellm()
-    except GatewayError as exc:
-        pytest.fail(str(exc), pytrace=False)
+    executable = fail_on_gateway_error(ensure_litellm)
     proxy = LiteLLMProxy.start(
         executable,
         gateway_models(upstream_server.base_url),
@@ -124,12 +122,19 @@ def gateway(
         tmp_path_factory.mktemp("litellm"),
     )
     try:
-        proxy.wait_ready()
-    except GatewayError as exc:
+        fail_on_gateway_error(proxy.wait_ready)
+        yield proxy
+    finally:
         proxy.stop()
-        pytest.fail(str(exc), pytrace=False)
-    yield proxy
-    proxy.stop()
+
+
+def fail_on_gateway_error(action: Callable[[], T]) -> T:
+    """Run `action`; a GatewayError fails the test with its message (never a skip)."""
+    try:
+        return action()
+    except GatewayError as exc:
+        failure = str(exc)
+    pytest.fail(failure, pytrace=False)  # outside `except`: no chained traceback repeating it
 
 
 @pytest.fixture

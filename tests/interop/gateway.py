@@ -88,13 +88,17 @@ def ensure_litellm(environ: Mapping[str, str] = os.environ) -> Path:
     return executable
 
 
-def _install(venv: Path, log: Path) -> None:
-    steps = [
+def install_steps(venv: Path) -> list[list[str]]:
+    """The commands that make the venv: a fresh venv, then its own pip installs the proxy."""
+    return [
         [sys.executable, "-m", "venv", str(venv)],
         [str(venv / "bin" / "python"), "-m", "pip", "install", LITELLM_REQUIREMENT],
     ]
+
+
+def _install(venv: Path, log: Path) -> None:
     with log.open("w") as output:
-        for step in steps:
+        for step in install_steps(venv):
             output.write(f"$ {' '.join(step)}\n")
             output.flush()
             try:
