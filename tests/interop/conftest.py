@@ -48,6 +48,12 @@ def gateway_models(upstream_base_url: str) -> list[dict[str, Any]]:
         mock_model("chat-529", "openai/chat-529", "Exception: mock_streaming_error"),
         mock_model("fim-ok", "text-completion-openai/fim-ok", FIM_TEXT),
         mock_model("claude-ok", "anthropic/claude-ok", CLAUDE_TEXT, api_key="sk-ant-unused"),
+        mock_model(
+            "claude-fill",
+            "anthropic/claude-fill",
+            f"<COMPLETION>{FIM_TEXT}</COMPLETION>",  # how a chat model answers a hole to fill
+            api_key="sk-ant-unused",
+        ),
         # hosted_vllm (not openai/) so /v1/messages is translated from chat completions, not
         # from the Responses API the fake does not speak.
         routed_model(
@@ -96,6 +102,7 @@ def gateway_registrations(proxy: LiteLLMProxy) -> dict[str, dict[str, Any]]:
         # A typo in the FIM URL: the chat endpoint works, the completions endpoint is a 404.
         "gw-fim-broken": openai("fim-ok", completions_url=proxy.v1_url + "/completion"),
         "gw-claude": anthropic("claude-ok"),
+        "gw-claude-fill": anthropic("claude-fill"),
         "gw-claude-stream": anthropic("upstream-chat"),
         "gw-claude-unknown": anthropic("no-such-model"),
     }

@@ -35,8 +35,10 @@ def add_model(
     upstream: str,
     *extra: str,
     key: str = GATEWAY_KEY,
+    provider: str = "openai-compatible",
 ) -> dict[str, Any]:
     """`beastmode models add` for a gateway model, the key passed through the environment."""
+    endpoint = gateway.v1_url if provider == "openai-compatible" else gateway.base_url
     done = beastmode(
         {**environ, "GATEWAY_KEY": key},
         "models",
@@ -44,9 +46,9 @@ def add_model(
         "--id",
         model_id,
         "--endpoint",
-        gateway.v1_url,
+        endpoint,
         "--provider",
-        "openai-compatible",
+        provider,
         "--upstream-model",
         upstream,
         "--api-key-env",
@@ -75,6 +77,17 @@ def test_cli_registers_tests_and_reports_a_gateway_model(
     assert rows and all((r["model_kind"], r["outcome"]) == ("custom", "ok") for r in rows)
     everything = tested.stdout + tested.stderr + json.dumps(report)
     assert GATEWAY_KEY not in everything
+
+
+def test_cli_tests_an_anthropic_registration_against_the_gateway(
+    gateway: LiteLLMProxy, environ: dict[str, str]
+) -> None:
+    add_model(environ, gateway, "gw-claude", "claude-ok", provider="anthropic-compatible")
+    tested = beastmode(environ, "models", "test", "custom:gw-claude", "--json")
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    assert json.loads(tested.stdout)["ok"] is True
+    [row] = rows_for(environ, "custom:gw-claude")
+    assert (row["outcome"], row["tokens_estimated"]) == ("ok", 0)
 
 
 def test_cli_models_test_checks_the_chat_and_the_completions_endpoint(

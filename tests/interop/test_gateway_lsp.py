@@ -83,6 +83,17 @@ def test_inline_fim_through_completions_url(
     assert (row["task"], row["model_kind"], row["outcome"]) == ("completion", "custom", "ok")
 
 
+def test_inline_from_an_anthropic_model_through_the_gateway(
+    start_server: StartServer, gateway_home: dict[str, str], workspace: Path
+) -> None:
+    server = start_server(completion_settings("custom:gw-claude-fill"))
+    uri = (workspace / "calc.py").as_uri()
+    server.open(uri, FIM_SOURCE)
+    assert inline_text(server, uri, 1, 4) == FIM_TEXT
+    [row] = flushed_rows(server, gateway_home, "custom:gw-claude-fill")
+    assert (row["task"], row["model_kind"], row["outcome"]) == ("completion", "custom", "ok")
+
+
 def test_inline_suffix_reaches_the_upstream_through_the_gateway(
     start_server: StartServer, upstream: FakeModelServer, workspace: Path
 ) -> None:
