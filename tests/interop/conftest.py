@@ -23,6 +23,7 @@ from tests.interop.gateway import (
     ensure_litellm,
     mock_model,
     routed_model,
+    start_proxy,
 )
 
 GATEWAY_KEY = "sk-interop-master-5f1e2d3c4b5a69788796"
@@ -122,17 +123,16 @@ def gateway(
 ) -> Iterator[LiteLLMProxy]:
     """LiteLLM's proxy on 127.0.0.1 (installed into its cached venv on first use)."""
     executable = fail_on_gateway_error(ensure_litellm)
-    proxy = LiteLLMProxy.start(
-        executable,
-        gateway_models(upstream_server.base_url),
-        GATEWAY_KEY,
-        tmp_path_factory.mktemp("litellm"),
+    proxy = fail_on_gateway_error(
+        lambda: start_proxy(
+            executable,
+            gateway_models(upstream_server.base_url),
+            GATEWAY_KEY,
+            tmp_path_factory.mktemp("litellm"),
+        )
     )
-    try:
-        fail_on_gateway_error(proxy.wait_ready)
-        yield proxy
-    finally:
-        proxy.stop()
+    yield proxy
+    proxy.stop()
 
 
 def fail_on_gateway_error(action: Callable[[], T]) -> T:

@@ -32,6 +32,7 @@ LITELLM_REQUIREMENT = f"litellm[proxy]=={LITELLM_VERSION}"
 INSTALL_TIMEOUT_SECONDS = 1800.0
 STARTUP_TIMEOUT_SECONDS = 120.0
 LOG_TAIL_LINES = 40
+PORT_ATTEMPTS = 3
 COMPLETE_MARKER = ".beastmode-interop-complete"
 
 
@@ -233,6 +234,22 @@ class LiteLLMProxy:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=15)
+
+
+def start_proxy(
+    executable: Path, models: list[dict[str, Any]], master_key: str, workdir: Path
+) -> LiteLLMProxy:
+    """A ready proxy; starts again on another port if the free port was taken meanwhile."""
+    for attempt in range(PORT_ATTEMPTS):
+        proxy = LiteLLMProxy.start(executable, models, master_key, workdir / f"run-{attempt}")
+        try:
+            proxy.wait_ready()
+            return proxy
+        except GatewayError:
+            proxy.stop()
+            if "address already in use" not in log_tail(proxy.log_path).lower():
+                raise
+    raise GatewayError(f"No free port for the LiteLLM proxy after {PORT_ATTEMPTS} attempts")
 
 
 def _proxy_environ(executable: Path, workdir: Path) -> dict[str, str]:
