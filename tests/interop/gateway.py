@@ -77,16 +77,29 @@ def ensure_litellm(environ: Mapping[str, str] = os.environ) -> Path:
     executable = venv / "bin" / "litellm"
     with _exclusive(venv.with_name(venv.name + ".lock")):
         marker = venv / COMPLETE_MARKER
-        if marker.exists() and executable.exists():
+        if executable.exists() and _read(marker) == marker_text():
             return executable
         if venv.exists():
-            shutil.rmtree(venv)  # a half-made venv from an interrupted install
+            # Half-made by an interrupted install, or made by another Python: start over.
+            shutil.rmtree(venv)
         log = venv.with_name(venv.name + ".install.log")
         _install(venv, log)
         if not executable.exists():
             raise GatewayError(f"pip installed {LITELLM_REQUIREMENT} but {executable} is missing")
-        marker.write_text(LITELLM_REQUIREMENT + "\n")
+        marker.write_text(marker_text())
     return executable
+
+
+def marker_text() -> str:
+    """What a finished venv's marker says: the requirement and the Python it was made from."""
+    return f"{LITELLM_REQUIREMENT}\n{sys.base_prefix} {sys.version.split()[0]}\n"
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text()
+    except OSError:
+        return None
 
 
 def install_steps(venv: Path) -> list[list[str]]:

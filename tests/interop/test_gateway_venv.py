@@ -51,7 +51,20 @@ def test_a_half_made_venv_is_removed_and_rebuilt(
     ensure_litellm(environ)
     assert calls == [venv_dir(environ)]
     assert not leftover.exists()
-    assert (venv_dir(environ) / COMPLETE_MARKER).read_text().strip() == gateway.LITELLM_REQUIREMENT
+    assert (venv_dir(environ) / COMPLETE_MARKER).read_text() == gateway.marker_text()
+
+
+def test_a_venv_made_by_another_python_is_rebuilt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    environ = cache_environ(tmp_path)
+    calls: list[Path] = []
+    monkeypatch.setattr(gateway, "_install", fake_install(calls))
+    ensure_litellm(environ)
+    marker = venv_dir(environ) / COMPLETE_MARKER
+    marker.write_text(f"{gateway.LITELLM_REQUIREMENT}\n/usr/lib/python3.9 3.9.2\n")
+    ensure_litellm(environ)
+    assert len(calls) == 2 and marker.read_text() == gateway.marker_text()
 
 
 def test_a_failed_install_fails_with_pips_reason_and_leaves_no_venv(
