@@ -1,0 +1,1 @@
+"""Interop suite: BEAST MODE against a real gateway (LiteLLM's proxy)."""
