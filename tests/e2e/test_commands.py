@@ -54,6 +54,7 @@ async def test_register_then_test_by_custom_ref_reaches_the_endpoint_with_the_ke
     result = await run(client, "beastmode.testModel", {"model": "custom:my-code-model"})
     assert (result["ok"], result["model"], result["reply"]) == (True, "custom:my-code-model", "ok")
     assert result["latency_ms"] > 0
+    assert [(c["endpoint"], c["ok"]) for c in result["checks"]] == [("chat", True)]
     (request,) = fake.requests
     assert request.headers["authorization"] == f"Bearer {CANARY_KEY}"
     assert request.json["model"] == "qwen2.5-coder:7b"

@@ -8,6 +8,7 @@ calls a model runs under work-done progress and stops when the request is cancel
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -259,6 +260,7 @@ async def test_model(ls: BeastModeServer, args: TestModelArgs) -> dict[str, Any]
         answer["error"] = result.error
     if result.reply is not None:
         answer["reply"] = result.reply
+    answer["checks"] = [dataclasses.asdict(check) for check in result.checks]
     return answer
 
 
