@@ -30,6 +30,7 @@ MIN_SECRET_LENGTH = 6
 SECRET_ENV_NAME = re.compile(r"(?i)(api_?key|secret|token|password|passwd|credential)")
 """Environment variables whose values are secrets (OPENAI_API_KEY, GITHUB_TOKEN, ...)."""
 
+_BEARER_TAIL = re.compile(r"(?i)(?:\bb(?:e(?:a(?:r(?:e(?:r\s*[A-Za-z0-9._~+/=-]*)?)?)?)?)?)$")
 _BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}")
 _KEY_FILE_NAME = "secret.key"
 
@@ -91,6 +92,30 @@ class Redactor:
         pattern = self._pattern
         return pattern is not None and pattern.search(text) is not None
 
+    def stream(self) -> StreamRedaction:
+        """A redaction for one text arriving in pieces (a streamed reply)."""
+        return StreamRedaction(self)
+
+    def _unsafe_tail_start(self, text: str) -> int:
+        """Where the part of `text` that may still grow into a secret begins (len: none)."""
+        start = len(text)
+        forms = self._forms
+        longest = max((len(form) for form in forms), default=0)
+        for begin in range(max(0, len(text) - longest + 1), len(text)):
+            tail = text[begin:]
+            if any(form.startswith(tail) for form in forms):
+                start = begin
+                break
+        bearer = _BEARER_TAIL.search(text)
+        if bearer is not None:
+            start = min(start, bearer.start())
+        pattern = self._pattern
+        if pattern is not None:
+            for match in pattern.finditer(text):
+                if match.start() < start < match.end():
+                    return match.start()  # never cut a secret in two
+        return start
+
     @classmethod
     def from_environment(cls, environ: Mapping[str, str], home: Path | None = None) -> Redactor:
         """A redactor knowing the environment's secrets and the key material in `home`."""
@@ -106,6 +131,30 @@ class Redactor:
             with contextlib.suppress(OSError, UnicodeDecodeError):
                 secrets += (home / _KEY_FILE_NAME).read_text(encoding="ascii").splitlines()
         self.add(*secrets)
+
+
+class StreamRedaction:
+    """Redacts a text that arrives in pieces, holding back a tail that could begin a secret.
+
+    A key split across two deltas of a streamed reply is redacted whole: each `feed` returns
+    only text that no later piece can turn into a secret; `finish` returns the rest.
+    """
+
+    def __init__(self, redactor: Redactor) -> None:
+        self._redactor = redactor
+        self._pending = ""
+
+    def feed(self, piece: str) -> str:
+        """The redacted text that is safe to send now, given one more piece."""
+        text = self._pending + piece
+        cut = self._redactor._unsafe_tail_start(text)
+        self._pending = text[cut:]
+        return self._redactor.redact(text[:cut])
+
+    def finish(self) -> str:
+        """The redacted rest, once the text is complete."""
+        rest, self._pending = self._pending, ""
+        return self._redactor.redact(rest)
 
 
 class RedactingFilter(logging.Filter):

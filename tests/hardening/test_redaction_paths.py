@@ -102,6 +102,21 @@ def test_a_key_echoed_in_a_reply_is_stored_redacted_in_chat_history(
     assert ECHO_KEY.encode() not in database_files
 
 
+def test_a_key_split_across_streamed_deltas_never_reaches_the_editor(
+    start_server: StartServer,
+) -> None:
+    text = f"Your key is {ECHO_KEY}, keep it safe."
+    with FakeModelServer() as fake:
+        fake.script(Reply(chunks=[text[i : i + 3] for i in range(0, len(text), 3)]))
+        server = start_server()
+        _registered(server, _registration("echo", fake.openai_chat_url, ECHO_KEY))
+        answer = _chat(server, "custom:echo", "what is my key?")
+        assert answer["result"]["reply"] == "Your key is [redacted], keep it safe.", answer
+    deltas = [p["delta"] for p in server.notifications("beastmode/chatDelta")]
+    assert "".join(deltas) == "Your key is [redacted], keep it safe."
+    assert [m for m in server.received if ECHO_KEY[:10] in json.dumps(m)] == []
+
+
 # Errors, messages and logs ------------------------------------------------------------------
 
 

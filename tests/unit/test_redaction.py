@@ -67,3 +67,25 @@ def test_log_lines_and_tracebacks_are_redacted(caplog: object) -> None:
         root.removeHandler(handler)
     assert records and all(KEY not in line for line in records)
     assert any("ValueError: bad [redacted]" in line for line in records)
+
+
+def test_a_streamed_secret_split_across_pieces_is_redacted_whole() -> None:
+    redactor = Redactor([KEY, "ETXXXXXXXX"])
+    for size in (1, 2, 3, 5, 7):
+        text = f"your key is {KEY}, and Bearer abcdefghijkl is a token; ETXXXXXXXX done"
+        stream = redactor.stream()
+        pieces = [text[i : i + size] for i in range(0, len(text), size)]
+        sent = [stream.feed(piece) for piece in pieces]
+        sent.append(stream.finish())
+        joined = "".join(sent)
+        assert joined == redactor.redact(text), (size, sent)
+        assert not any(part and KEY[:8] in part for part in sent)
+
+
+def test_a_secret_is_never_cut_at_the_held_back_tail() -> None:
+    # "SECRET1" is complete but its end "T1" could start "T1XXXXXX": it is not cut in two.
+    redactor = Redactor(["SECRET1", "T1XXXXXX"])
+    stream = redactor.stream()
+    first = stream.feed("a SECRET1")
+    assert "SECR" not in first
+    assert first + stream.finish() == f"a {REDACTED}"

@@ -326,6 +326,8 @@ async def chat(ls: BeastModeServer, args: ChatArgs) -> dict[str, Any]:
             "chat", ls.chain_for("chat", args.model), build, ls.timeouts_for("chat")
         )
         reply_tail = ReplyTail()
+        # What reaches the editor while streaming is redacted too, a key split across deltas whole.
+        shown = ls.redactor.stream()
         unsent: list[str] = []
         streamed, sent_at = 0, 0.0
         loop = asyncio.get_running_loop()
@@ -341,8 +343,9 @@ async def chat(ls: BeastModeServer, args: ChatArgs) -> dict[str, Any]:
         try:
             async for delta in routed:
                 parts.append(delta)
-                unsent.append(delta)
-                reply_tail.add(delta)
+                safe = shown.feed(delta)
+                unsent.append(safe)
+                reply_tail.add(safe)
                 streamed += len(delta)
                 # A short reply streams delta by delta; a long one is sent in batches a few
                 # times a second, so its cost stays linear and small however finely it arrives.
@@ -352,7 +355,8 @@ async def chat(ls: BeastModeServer, args: ChatArgs) -> dict[str, Any]:
                 ):
                     send_unsent()
                     sent_at = loop.time()
-            if unsent:
+            unsent.append(shown.finish())
+            if any(unsent):
                 send_unsent()
         except BeastModeError as exc:
             raise fail(str(exc)) from None
