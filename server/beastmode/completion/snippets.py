@@ -3,7 +3,9 @@
 The same idea as Copilot's "neighboring tabs": slide a window of lines over every other open
 document, score each window by the Jaccard similarity of its identifier set with the identifiers
 around the cursor, and keep the best windows that do not overlap. `SnippetIndex` precomputes the
-windows' identifier sets when a document changes, so a query only intersects sets.
+windows' identifier sets when a document changes, so a query only intersects sets. A file whose
+name marks it as secret (`.env`, `*.pem`, ...: `beastmode.secrets.is_secret_file`) is never
+indexed, so it never becomes a snippet.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import chain
+
+from beastmode.secrets import is_secret_file
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]+")
 
@@ -62,7 +66,13 @@ class SnippetIndex:
         return path in self._documents
 
     def update(self, path: str, text: str) -> None:
-        """Index (or re-index) one document; the cost is proportional to its length."""
+        """Index (or re-index) one document; the cost is proportional to its length.
+
+        A secret file (by its name) is not indexed.
+        """
+        if is_secret_file(path):
+            self._documents.pop(path, None)
+            return
         lines = tuple(text.splitlines())
         line_tokens = [frozenset(_IDENTIFIER.findall(line)) for line in lines]
         size, step = self._window_lines, self._step

@@ -16,6 +16,7 @@ from lsprotocol import types
 
 from beastmode.completion.debounce import AdaptiveDebounce
 from beastmode.errors import AllModelsFailed, BeastModeError, DecryptionError
+from beastmode.secrets import is_secret_file
 
 if TYPE_CHECKING:
     from beastmode.completion.pipeline import InlinePipeline, InlineRequest, InlineSuggestion
@@ -60,7 +61,9 @@ class InlineFeature:
             module = await load("beastmode.completion.pipeline")
             root = self.server.workspace_root
             self._pipeline = module.InlinePipeline(
-                self.server.router, workspace_root=str(root) if root else None
+                self.server.router,
+                workspace_root=str(root) if root else None,
+                secrets=self.server.secrets,
             )
         return self._pipeline
 
@@ -81,8 +84,8 @@ class InlineFeature:
         assert self.pipeline is not None
         deadline = time.monotonic() + SNIPPET_REFRESH_SECONDS
         for uri in list(self._snippet_dirty):
-            if uri == current_uri:
-                continue  # the cursor's own document is not a snippet source
+            if uri == current_uri or is_secret_file(uri):
+                continue  # neither the cursor's own document nor a secret file is a snippet
             if time.monotonic() > deadline:
                 break
             self._snippet_dirty.discard(uri)
