@@ -33,7 +33,7 @@ from beastmode.completion.postprocess import postprocess
 from beastmode.completion.snippets import Snippet, SnippetIndex
 from beastmode.completion.templates import resolve_template
 from beastmode.providers.base import ChatRequest, FimRequest, ModelRequest
-from beastmode.router import ModelInfo, Router, Timeouts
+from beastmode.router import ModelInfo, RoutedStream, Router, Timeouts
 from beastmode.secrets import WorkspaceSecrets
 
 log = logging.getLogger("beastmode.completion")
@@ -158,10 +158,10 @@ class InlinePipeline:
             answered = True
         finally:
             if answered:
-                # Close the upstream stream right after answering, not before (about 1 ms saved).
-                closing = asyncio.get_running_loop().create_task(routed.aclose())
-                self._closing.add(closing)
-                closing.add_done_callback(self._closing.discard)
+                # Close the upstream stream after the caller's answer has gone out, not before:
+                # two loop turns, past the done-callback of the caller's task that writes it.
+                loop = asyncio.get_running_loop()
+                loop.call_soon(loop.call_soon, self._close_in_background, routed)
             else:  # cancelled or failed: close now, so the connection goes at once
                 await routed.aclose()
         model = routed.model
@@ -190,6 +190,11 @@ class InlinePipeline:
         )
         latency = round((time.monotonic() - started) * 1000, 1)
         return InlineSuggestion(cleaned, model.ref, latency, routed.fell_back, routed.request_id)
+
+    def _close_in_background(self, routed: RoutedStream) -> None:
+        closing = asyncio.get_running_loop().create_task(routed.aclose())
+        self._closing.add(closing)
+        closing.add_done_callback(self._closing.discard)
 
 
 async def _clear_of_secrets(

@@ -10,9 +10,11 @@ indexed, so it never becomes a snippet.
 
 from __future__ import annotations
 
+import heapq
+import operator
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain
 
@@ -47,7 +49,9 @@ class SnippetIndex:
     """Per-document windows and identifier sets, updated one document at a time.
 
     Each document keeps an inverted index (identifier -> windows), so a query counts shared
-    identifiers for all windows at C speed instead of intersecting one set per window.
+    identifiers for all windows at C speed instead of intersecting one set per window. `update`
+    may run in a worker thread while `query` runs on the event loop: a document's index is
+    built aside and swapped in whole.
     """
 
     def __init__(self, *, window_lines: int = 20, step: int | None = None) -> None:
@@ -116,29 +120,73 @@ class SnippetIndex:
         if not wanted or max_snippets <= 0:
             return []
         wanted_len = len(wanted)
+        documents = {
+            path: document
+            # A snapshot: `update` may add a document from a worker thread meanwhile.
+            for path, document in list(self._documents.items())
+            if path != exclude_path
+        }
+        # Windows by most shared identifiers, then fewest identifiers: within one count of shared
+        # identifiers the score only falls, and a window sharing c identifiers scores at most
+        # c / wanted. So the walk stops as soon as nothing left can beat the windows chosen.
+        ranked = heapq.merge(
+            *(_ranked(path, document, wanted) for path, document in documents.items())
+        )
         candidates: list[tuple[float, str, int, int]] = []
-        for path, document in self._documents.items():
-            if path == exclude_path:
-                continue
-            shared = Counter(chain.from_iterable(filter(None, map(document.postings.get, wanted))))
-            sizes, spans = document.sizes, document.spans
-            for window, common in shared.items():
-                score = common / (wanted_len + sizes[window] - common)
-                if score >= min_score:
-                    candidates.append((score, path, *spans[window]))
-        candidates.sort(key=lambda c: (-c[0], c[1], c[2]))
         chosen: list[tuple[float, str, int, int]] = []
-        for candidate in candidates:
-            _, path, start, end = candidate
-            if any(p == path and start < e and s < end for _, p, s, e in chosen):
-                continue
-            chosen.append(candidate)
-            if len(chosen) == max_snippets:
+        stale = False
+        for negative_common, size, path, window in ranked:
+            common = -negative_common
+            score = common / (wanted_len + size - common)
+            best_left = max(score, (common - 1) / wanted_len)
+            if stale:
+                chosen, stale = _choose(candidates, max_snippets), False
+            if best_left < min_score:
                 break
+            if len(chosen) == max_snippets and best_left < chosen[-1][0]:
+                break
+            if score >= min_score:
+                candidates.append((score, path, *documents[path].spans[window]))
+                stale = len(chosen) < max_snippets or score >= chosen[-1][0]
+        if stale:
+            chosen = _choose(candidates, max_snippets)
         return [
-            Snippet(path, "\n".join(self._documents[path].lines[start:end]), score)
+            Snippet(path, "\n".join(documents[path].lines[start:end]), score)
             for score, path, start, end in chosen
         ]
+
+
+def _ranked(
+    path: str, document: _Document, wanted: frozenset[str]
+) -> Iterator[tuple[int, int, str, int]]:
+    """(-shared identifiers, identifiers, path, window) for each window sharing any, in order."""
+    shared = Counter(chain.from_iterable(filter(None, map(document.postings.get, wanted))))
+    windows = list(shared)
+    for negative_common, size, window in sorted(
+        zip(
+            map(operator.neg, shared.values()),
+            map(document.sizes.__getitem__, windows),
+            windows,
+            strict=True,
+        )
+    ):
+        yield negative_common, size, path, window
+
+
+def _choose(
+    candidates: list[tuple[float, str, int, int]], max_snippets: int
+) -> list[tuple[float, str, int, int]]:
+    """The best non-overlapping windows: best score first, ties to the path, then earlier line."""
+    candidates.sort(key=lambda c: (-c[0], c[1], c[2]))
+    chosen: list[tuple[float, str, int, int]] = []
+    for candidate in candidates:
+        _, path, start, end = candidate
+        if any(p == path and start < e and s < end for _, p, s, e in chosen):
+            continue
+        chosen.append(candidate)
+        if len(chosen) == max_snippets:
+            break
+    return chosen
 
 
 def similar_snippets(
