@@ -23,7 +23,7 @@ import httpx
 from tests.fakes import Reply
 
 from bench_client import inline_text
-from bench_lsp import REPLY_TEXT, _cpu_seconds, _direct_round_trip, _settle
+from bench_lsp import REPLY_TEXT, LatencySamples, _cpu_seconds, _direct_round_trip, _settle
 from bench_report import Row, median, ms, percentile
 from bench_rig import CURSOR_COLUMN, Rig, cursor_line, python_source
 
@@ -55,11 +55,10 @@ class RunSamples:
         return percentile(self.added, 0.5) / percentile(self.direct, 0.5)
 
 
-def from_plain(samples: object, load: tuple[float, float, float]) -> RunSamples:
-    """A `bench_lsp.LatencySamples` run of the plain scenario, as a `RunSamples`."""
+def from_plain(samples: LatencySamples, load: tuple[float, float, float]) -> RunSamples:
+    """A run of the plain scenario (`bench_lsp.added_latency`) as a `RunSamples`."""
     run = RunSamples("one 10k-line document, no edits", load)
-    run.server = list(samples.server)  # type: ignore[attr-defined]
-    run.direct = list(samples.direct)  # type: ignore[attr-defined]
+    run.server, run.direct = list(samples.server), list(samples.direct)
     return run
 
 

@@ -14,9 +14,9 @@ import heapq
 import operator
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import chain
+from itertools import chain, repeat
 
 from beastmode.secrets import is_secret_file
 
@@ -119,74 +119,47 @@ class SnippetIndex:
         wanted = identifiers(cursor_window)
         if not wanted or max_snippets <= 0:
             return []
-        wanted_len = len(wanted)
         documents = {
             path: document
             # A snapshot: `update` may add a document from a worker thread meanwhile.
             for path, document in list(self._documents.items())
             if path != exclude_path
         }
-        # Windows by most shared identifiers, then fewest identifiers: within one count of shared
-        # identifiers the score only falls, and a window sharing c identifiers scores at most
-        # c / wanted. So the walk stops as soon as nothing left can beat the windows chosen.
+        # Every window's score is computed and sorted at C speed per document; the documents'
+        # orders are merged, and only the windows walked until the choice is made cost Python.
         ranked = heapq.merge(
             *(_ranked(path, document, wanted) for path, document in documents.items())
         )
-        candidates: list[tuple[float, str, int, int]] = []
         chosen: list[tuple[float, str, int, int]] = []
-        stale = False
-        for negative_common, size, path, window in ranked:
-            common = -negative_common
-            score = common / (wanted_len + size - common)
-            best_left = max(score, (common - 1) / wanted_len)
-            if stale:
-                chosen, stale = _choose(candidates, max_snippets), False
-            if best_left < min_score:
+        for negative_score, path, window in ranked:
+            if -negative_score < min_score:
                 break
-            if len(chosen) == max_snippets and best_left < chosen[-1][0]:
+            start, end = documents[path].spans[window]
+            if any(p == path and start < e and s < end for _, p, s, e in chosen):
+                continue
+            chosen.append((-negative_score, path, start, end))
+            if len(chosen) == max_snippets:
                 break
-            if score >= min_score:
-                candidates.append((score, path, *documents[path].spans[window]))
-                stale = len(chosen) < max_snippets or score >= chosen[-1][0]
-        if stale:
-            chosen = _choose(candidates, max_snippets)
         return [
             Snippet(path, "\n".join(documents[path].lines[start:end]), score)
             for score, path, start, end in chosen
         ]
 
 
-def _ranked(
-    path: str, document: _Document, wanted: frozenset[str]
-) -> Iterator[tuple[int, int, str, int]]:
-    """(-shared identifiers, identifiers, path, window) for each window sharing any, in order."""
+def _ranked(path: str, document: _Document, wanted: frozenset[str]) -> list[tuple[float, str, int]]:
+    """(-score, path, window) for each window sharing an identifier with `wanted`, best first.
+
+    Ties fall to the earlier window, i.e. the earlier line.
+    """
     shared = Counter(chain.from_iterable(filter(None, map(document.postings.get, wanted))))
-    windows = list(shared)
-    for negative_common, size, window in sorted(
-        zip(
-            map(operator.neg, shared.values()),
-            map(document.sizes.__getitem__, windows),
-            windows,
-            strict=True,
-        )
-    ):
-        yield negative_common, size, path, window
-
-
-def _choose(
-    candidates: list[tuple[float, str, int, int]], max_snippets: int
-) -> list[tuple[float, str, int, int]]:
-    """The best non-overlapping windows: best score first, ties to the path, then earlier line."""
-    candidates.sort(key=lambda c: (-c[0], c[1], c[2]))
-    chosen: list[tuple[float, str, int, int]] = []
-    for candidate in candidates:
-        _, path, start, end = candidate
-        if any(p == path and start < e and s < end for _, p, s, e in chosen):
-            continue
-        chosen.append(candidate)
-        if len(chosen) == max_snippets:
-            break
-    return chosen
+    windows, commons = list(shared), list(shared.values())
+    unions = map(
+        operator.sub,
+        map(operator.add, map(document.sizes.__getitem__, windows), repeat(len(wanted))),
+        commons,
+    )
+    scores = map(operator.neg, map(operator.truediv, commons, unions))
+    return sorted(zip(scores, repeat(path), windows, strict=False))
 
 
 def similar_snippets(
