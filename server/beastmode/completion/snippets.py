@@ -14,7 +14,7 @@ import heapq
 import operator
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain, repeat
 
@@ -42,7 +42,9 @@ class _Document:
     lines: tuple[str, ...]
     spans: tuple[tuple[int, int], ...]  # (first line, end line) of each window
     sizes: tuple[int, ...]  # identifiers in each window
-    postings: dict[str, list[int]]  # identifier -> windows holding it
+    postings: dict[str, list[int]]  # identifier -> windows holding it (not those in every one)
+    everywhere: frozenset[str]  # identifiers in every window
+    by_size: tuple[int, ...]  # windows, fewest identifiers first (then earlier)
 
 
 class SnippetIndex:
@@ -98,7 +100,13 @@ class SnippetIndex:
             sizes.append(len(tokens))
             for token in tokens:
                 postings.setdefault(token, []).append(window)
-        self._documents[path] = _Document(lines, tuple(spans), tuple(sizes), postings)
+        everywhere = frozenset(t for t, windows in postings.items() if len(windows) == len(spans))
+        for token in everywhere:
+            del postings[token]
+        by_size = tuple(sorted(range(len(spans)), key=sizes.__getitem__))
+        self._documents[path] = _Document(
+            lines, tuple(spans), tuple(sizes), postings, everywhere, by_size
+        )
 
     def remove(self, path: str) -> None:
         """Forget a document (closed in the editor); unknown paths are ignored."""
@@ -146,20 +154,37 @@ class SnippetIndex:
         ]
 
 
-def _ranked(path: str, document: _Document, wanted: frozenset[str]) -> list[tuple[float, str, int]]:
+def _ranked(
+    path: str, document: _Document, wanted: frozenset[str]
+) -> Iterator[tuple[float, str, int]]:
     """(-score, path, window) for each window sharing an identifier with `wanted`, best first.
 
-    Ties fall to the earlier window, i.e. the earlier line.
+    Ties fall to the earlier window, i.e. the earlier line. An identifier found in every window
+    (`def`, `self`, ... in code that repeats itself) adds the same to every window, so it is
+    counted once rather than window by window; the windows sharing nothing else then score by
+    their size alone, and are walked in size order only as far as the caller reads.
     """
-    shared = Counter(chain.from_iterable(filter(None, map(document.postings.get, wanted))))
-    windows, commons = list(shared), list(shared.values())
+    everywhere = len(wanted & document.everywhere)
+    rare = wanted - document.everywhere
+    shared = Counter(chain.from_iterable(filter(None, map(document.postings.get, rare))))
+    windows = list(shared)
+    commons = [everywhere + count for count in shared.values()]
     unions = map(
         operator.sub,
         map(operator.add, map(document.sizes.__getitem__, windows), repeat(len(wanted))),
         commons,
     )
     scores = map(operator.neg, map(operator.truediv, commons, unions))
-    return sorted(zip(scores, repeat(path), windows, strict=False))
+    ranked = sorted(zip(scores, repeat(path), windows, strict=False))
+    if not everywhere:
+        return iter(ranked)
+    union_base = len(wanted) - everywhere
+    rest = (
+        (-everywhere / (union_base + document.sizes[window]), path, window)
+        for window in document.by_size
+        if window not in shared
+    )
+    return heapq.merge(ranked, rest)
 
 
 def similar_snippets(

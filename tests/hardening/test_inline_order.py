@@ -1,0 +1,56 @@
+"""The inline path writes its answer before its bookkeeping (issue 12, item 7).
+
+The status notification (`beastmode/status`) and closing the upstream stream can wait; the ghost
+text cannot. Checked on the wire: for every suggestion, the response reaches the editor before
+the status notification about it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from beastmode.registry import Registry
+from tests.conftest import register
+from tests.fakes import FakeModelServer, Reply
+from tests.hardening.client import unhandled_errors
+from tests.hardening.conftest import StartServer
+
+SUGGESTION = "a + b"
+
+
+def test_each_suggestion_is_answered_before_its_status_notification(
+    start_server: StartServer, workspace: Path, fake: FakeModelServer, registry: Registry
+) -> None:
+    register(
+        registry,
+        "coder",
+        fake.openai_chat_url,
+        api_key=None,
+        completions_url=fake.openai_completions_url,
+        upstream_model="qwen2.5-coder:7b",
+    )
+    fake.default_reply = Reply(text=SUGGESTION)
+    server = start_server({"model": "custom:coder", "inline": {"debounceMs": 0}})
+    uri = (workspace / "calc.py").as_uri()
+    lines = [f"def add_{n}(a, b):\n    return " for n in range(5)]
+    server.open(uri, "\n".join(lines) + "\n")
+    ids = [server.inline(uri, 2 * n + 1, len("    return ")) for n in range(5)]
+    answers = server.responses(ids, timeout=30)
+    assert all(a["result"]["items"][0]["insertText"] == SUGGESTION for a in answers.values())
+    server.wait_for(lambda s: len(s.notifications("beastmode/status")) >= len(ids), timeout=10)
+
+    order = [
+        "status" if message.get("method") == "beastmode/status" else message.get("id")
+        for message in server.received
+        if message.get("method") == "beastmode/status" or message.get("id") in ids
+    ]
+    # Requests were sent together, so answers may interleave; but the first status notification
+    # can only follow an answer, and there are never more statuses than answers before any point.
+    seen_answers = seen_statuses = 0
+    for item in order:
+        if item == "status":
+            seen_statuses += 1
+        else:
+            seen_answers += 1
+        assert seen_statuses <= seen_answers, order
+    assert unhandled_errors(server.stderr) == []
