@@ -34,23 +34,17 @@ def test_each_suggestion_is_answered_before_its_status_notification(
     uri = (workspace / "calc.py").as_uri()
     lines = [f"def add_{n}(a, b):\n    return " for n in range(5)]
     server.open(uri, "\n".join(lines) + "\n")
-    ids = [server.inline(uri, 2 * n + 1, len("    return ")) for n in range(5)]
-    answers = server.responses(ids, timeout=30)
-    assert all(a["result"]["items"][0]["insertText"] == SUGGESTION for a in answers.values())
-    server.wait_for(lambda s: len(s.notifications("beastmode/status")) >= len(ids), timeout=10)
+    ids = []
+    for n in range(5):
+        ids.append(server.inline(uri, 2 * n + 1, len("    return ")))
+        answer = server.response(ids[-1], timeout=30)
+        assert answer["result"]["items"][0]["insertText"] == SUGGESTION
+        server.wait_for(lambda s, k=n: len(s.notifications("beastmode/status")) > k, timeout=10)
 
     order = [
         "status" if message.get("method") == "beastmode/status" else message.get("id")
         for message in server.received
         if message.get("method") == "beastmode/status" or message.get("id") in ids
     ]
-    # Requests were sent together, so answers may interleave; but the first status notification
-    # can only follow an answer, and there are never more statuses than answers before any point.
-    seen_answers = seen_statuses = 0
-    for item in order:
-        if item == "status":
-            seen_statuses += 1
-        else:
-            seen_answers += 1
-        assert seen_statuses <= seen_answers, order
+    assert order == [item for request in ids for item in (request, "status")]
     assert unhandled_errors(server.stderr) == []
