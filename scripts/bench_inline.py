@@ -209,6 +209,11 @@ def document(
         f"- Machine: {machine()}",
         f"- Load average (1/5/15 min) at start: {loads[0]}; at end: {loads[1]}",
         "",
+        "The machine is shared (2 cores; the load average counts everyone's work): a loaded "
+        "machine slows the server, the direct call and the fake model alike, and the targets "
+        "are for a quiet one. So every latency run lists its own load, and the added latency is "
+        "also given as a ratio to the direct call measured in the same run.",
+        "",
         bench_report.table(rows),
         "",
         "Re-run with `.venv/bin/python scripts/bench_inline.py` (`--quick` for a shorter run).",
