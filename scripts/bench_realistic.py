@@ -120,6 +120,8 @@ async def realistic_latency(rig: Rig, samples: int, warmup: int = 20) -> RunSamp
             run.cpu_per_request_s = used / samples
     finally:
         await client.close()
+        for name in names:  # later scenarios' servers must not scan them
+            (rig.workspace / name).unlink(missing_ok=True)
     return run
 
 
