@@ -4,12 +4,18 @@ Protocol-free: `lsp/inline.py` turns LSP params into an `InlineRequest` and the 
 One request flows: typed-through cache (no upstream call) -> mode (single/multi-line) -> prompt
 built per model as the router tries them (FIM template, server-side FIM, hole-filling chat, or
 the local engine's raw prefix) -> streamed deltas fed to `StreamCutter`, stopping and closing
-the upstream stream as soon as the suggestion is complete -> `postprocess` -> cache.
+the upstream stream as soon as the suggestion is complete -> `postprocess` -> the secrets check
+-> cache.
+
+Secrets: with a `WorkspaceSecrets`, a suggestion (from any model, `local` included) that would
+write a secret value found in the workspace is withheld, and known secret values are redacted
+from the snippets other files contribute to a prompt.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass, replace
 from urllib.parse import unquote, urlsplit
@@ -27,9 +33,13 @@ from beastmode.completion.postprocess import postprocess
 from beastmode.completion.snippets import Snippet, SnippetIndex
 from beastmode.completion.templates import resolve_template
 from beastmode.providers.base import ChatRequest, FimRequest, ModelRequest
-from beastmode.router import ModelInfo, Router, Timeouts
+from beastmode.router import ModelInfo, RoutedStream, Router, Timeouts
+from beastmode.secrets import WorkspaceSecrets
 
+log = logging.getLogger("beastmode.completion")
 CURSOR_WINDOW_LINES = 20
+SECRETS_WAIT_SECONDS = 3.0
+"""How long a suggestion may wait for secret harvests of just-opened documents (else withheld)."""
 
 
 @dataclass(frozen=True)
@@ -62,11 +72,18 @@ class InlineSuggestion:
 class InlinePipeline:
     """Produces inline suggestions through the router; holds the cache and snippet index."""
 
-    def __init__(self, router: Router, *, workspace_root: str | None = None) -> None:
+    def __init__(
+        self,
+        router: Router,
+        *,
+        workspace_root: str | None = None,
+        secrets: WorkspaceSecrets | None = None,
+    ) -> None:
         self.router = router
         self.cache = TypedThroughCache()
         self.snippets = SnippetIndex()
         self.workspace_root = workspace_root
+        self.secrets = secrets
         self.last_model: str | None = None
         self._closing: set[asyncio.Task[None]] = set()
 
@@ -94,8 +111,13 @@ class InlinePipeline:
             request.line_prefix, request.line_suffix, setting=multiline, language=request.language
         )
         window = "\n".join(request.prefix.splitlines()[-CURSOR_WINDOW_LINES:])
+        secrets = self.secrets
         snippets = [
-            replace(snippet, path=display_path(snippet.path, self.workspace_root))
+            replace(
+                snippet,
+                path=display_path(snippet.path, self.workspace_root),
+                text=secrets.redact(snippet.text) if secrets is not None else snippet.text,
+            )
             for snippet in (
                 self.snippets.query(window, exclude_path=request.uri) if len(self.snippets) else []
             )
@@ -136,10 +158,10 @@ class InlinePipeline:
             answered = True
         finally:
             if answered:
-                # Close the upstream stream right after answering, not before (about 1 ms saved).
-                closing = asyncio.get_running_loop().create_task(routed.aclose())
-                self._closing.add(closing)
-                closing.add_done_callback(self._closing.discard)
+                # Close the upstream stream after the caller's answer has gone out, not before:
+                # two loop turns, past the done-callback of the caller's task that writes it.
+                loop = asyncio.get_running_loop()
+                loop.call_soon(loop.call_soon, self._close_in_background, routed)
             else:  # cancelled or failed: close now, so the connection goes at once
                 await routed.aclose()
         model = routed.model
@@ -161,11 +183,31 @@ class InlinePipeline:
         self.last_model = model.ref
         if not cleaned:
             return None
+        if secrets is not None and not await _clear_of_secrets(secrets, request, cleaned):
+            return None
         self.cache.remember(
             request.uri, request.prefix, cleaned, prefix_offset=request.prefix_offset
         )
         latency = round((time.monotonic() - started) * 1000, 1)
         return InlineSuggestion(cleaned, model.ref, latency, routed.fell_back, routed.request_id)
+
+    def _close_in_background(self, routed: RoutedStream) -> None:
+        closing = asyncio.get_running_loop().create_task(routed.aclose())
+        self._closing.add(closing)
+        closing.add_done_callback(self._closing.discard)
+
+
+async def _clear_of_secrets(
+    secrets: WorkspaceSecrets, request: InlineRequest, suggestion: str
+) -> bool:
+    """False when `suggestion` would write a workspace secret (or that cannot be checked yet)."""
+    if not await secrets.settled(SECRETS_WAIT_SECONDS):
+        log.warning("Withheld a suggestion: documents just opened are still being checked")
+        return False
+    if secrets.completes_secret(request.line_prefix, suggestion, request.line_suffix):
+        log.info("Withheld a suggestion that would write a secret found in the workspace")
+        return False
+    return True
 
 
 def display_path(uri: str, workspace_root: str | None) -> str:

@@ -17,6 +17,11 @@ most 256 kB of text each (about 15 MB together). When the table is full, the con
 only once, oldest first, are forgotten until it is 60% full (on pytest's sources, keeping only
 40% of the contexts costs about one point of coverage).
 
+Secrets: a file whose name marks it as secret (`beastmode.secrets.is_secret_file`: `.env`,
+`*.pem`, `id_rsa`, ...) is never learned, whoever sends it; given a `WorkspaceSecrets`, every
+document's new lines are first searched for secret values, so the pipeline can refuse a suggestion
+that would write one (the search runs here because learning runs in worker threads).
+
 Thread-safe: updates may come from a background indexing thread while `suggest` runs on the event
 loop. Updates hold the table lock only in short batches, so `suggest` never waits long; but
 updates wait for one another (a scan's 1 MB file takes about a second), so call
@@ -30,6 +35,7 @@ import zlib
 from collections import Counter, OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from beastmode.localengine.decode import DecodeParams, Source, decode_rest_of_line
 from beastmode.localengine.table import CountTable
@@ -40,6 +46,10 @@ from beastmode.localengine.tokens import (
     split_fragment,
     tokenize,
 )
+from beastmode.secrets import is_secret_file
+
+if TYPE_CHECKING:
+    from beastmode.secrets import WorkspaceSecrets
 
 DEFAULT_MAX_ENTRIES = 250_000
 """Default bound on the number of contexts in the shared table."""
@@ -99,6 +109,7 @@ class LocalEngine:
         max_entries: int = DEFAULT_MAX_ENTRIES,
         max_document_bytes: int = 1_000_000,
         params: DecodeParams | None = None,
+        secrets: WorkspaceSecrets | None = None,
     ) -> None:
         self._max_files = max_files
         self._max_bytes = max_bytes
@@ -111,6 +122,7 @@ class LocalEngine:
         self._bytes = 0
         self._lock = threading.Lock()
         self._update_lock = threading.Lock()
+        self._secrets = secrets
 
     def update_document(self, uri: str, text: str, *, from_disk: bool = False) -> None:
         """(Re)learn one document; only its changed lines cost anything.
@@ -118,17 +130,26 @@ class LocalEngine:
         `from_disk` marks files read by the workspace scan: they never replace the version the
         editor sent, and they are the first forgotten when an editor document needs room.
         A document beyond the bounds is not learned (an editor document that grew past
-        `max_document_bytes` is forgotten).
+        `max_document_bytes` is forgotten). A secret file is only searched for secret values.
         """
+        if is_secret_file(uri):
+            if self._secrets is not None:
+                self._secrets.harvest(uri, text)
+            return
         size = len(text.encode("utf-8", "surrogatepass"))
         with self._update_lock:
             old = self._documents.get(uri)
             if old is not None and from_disk and not old.from_disk:
                 return
+            old_text = _decompress(old) if old else ""
+            if self._secrets is not None:
+                # Only lines new since the last update can hold values not yet harvested.
+                seen = set(old_text.splitlines())
+                self._secrets.harvest(uri, [row for row in text.splitlines() if row not in seen])
             if size > self._max_document_bytes or not self._make_room(uri, size, from_disk):
                 self._forget(uri)
                 return
-            old_lines = Counter(learnable_lines(_decompress(old))) if old else Counter[str]()
+            old_lines = Counter(learnable_lines(old_text))
             new_lines = Counter(learnable_lines(text))
             self._apply(self._table, old_lines - new_lines, add=False)
             self._apply(self._table, new_lines - old_lines, add=True)

@@ -4,26 +4,39 @@ Thin: turn LSP params into an `InlineRequest`, run `completion.pipeline`, conver
 handler owns the timing rules: an answer from the typed-through cache goes out at once; otherwise
 it waits out the adaptive debounce (never for an explicitly invoked request), and a newer request
 for the same document supersedes the older one, which then answers with an empty result.
+
+Nothing per keystroke costs more than the keystroke itself: other documents are re-indexed for
+cross-file snippets in a worker thread once their typing pauses (a 10,000-line document takes
+10-50 ms to index), and the status notification and the upstream connection's close wait until
+the answer has been written.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
 from beastmode.completion.debounce import AdaptiveDebounce
 from beastmode.errors import AllModelsFailed, BeastModeError, DecryptionError
+from beastmode.secrets import is_secret_file
 
 if TYPE_CHECKING:
     from beastmode.completion.pipeline import InlinePipeline, InlineRequest, InlineSuggestion
     from beastmode.lsp.documents import Document
     from beastmode.lsp.server import BeastModeServer
 
+log = logging.getLogger("beastmode")
 PREFIX_LINES = 300
-SNIPPET_REFRESH_SECONDS = 0.003
+SNIPPET_INDEX_DELAY_SECONDS = 0.5
+"""A changed document is re-indexed for snippets once its typing has paused this long."""
+SNIPPET_FIRST_INDEX_WAIT_SECONDS = 0.25
+"""How long a request waits for documents just opened to be indexed (then goes without them)."""
+MAX_SNIPPET_DOCUMENT_LINES = 20_000
 MAX_CONCURRENT_SUGGESTIONS = 6
 SUFFIX_LINES = 80
 ACCEPT_COMMAND = "beastmode.didAcceptCompletion"
@@ -40,7 +53,9 @@ class InlineFeature:
         self.debounce = AdaptiveDebounce(self._debounce_setting)
         self._inflight: dict[str, asyncio.Task[object]] = {}
         self._superseded: set[asyncio.Task[object]] = set()
-        self._snippet_dirty: set[str] = set()
+        self._index_timers: dict[str, asyncio.TimerHandle] = {}
+        self._indexing: dict[str, asyncio.Future[None]] = {}
+        self._first_indexing: set[asyncio.Future[None]] = set()
         # At most this many suggestions in flight at once: an editor has one per document, and
         # a burst beyond that would only queue at the model while its answers, arriving together,
         # hold up the event loop.
@@ -60,35 +75,76 @@ class InlineFeature:
             module = await load("beastmode.completion.pipeline")
             root = self.server.workspace_root
             self._pipeline = module.InlinePipeline(
-                self.server.router, workspace_root=str(root) if root else None
+                self.server.router,
+                workspace_root=str(root) if root else None,
+                secrets=self.server.secrets,
             )
+            for document in self.server.documents:
+                self._index_soon(document.uri, delay=0)
         return self._pipeline
 
     def document_changed(self, uri: str) -> None:
-        """Keystroke bookkeeping: cadence for the debounce; snippets refreshed lazily."""
+        """Keystroke bookkeeping: the debounce's cadence; snippets re-indexed when typing pauses."""
         self.debounce.record_keystroke(uri, time.monotonic())
-        self._snippet_dirty.add(uri)
+        pipeline = self._pipeline
+        if self.server.documents.get(uri) is None:
+            timer = self._index_timers.pop(uri, None)
+            if timer is not None:
+                timer.cancel()
+            if pipeline is not None:
+                pipeline.snippets.remove(uri)
+                pipeline.cache.forget(uri)
+        elif pipeline is not None:
+            known = uri in pipeline.snippets or uri in self._indexing
+            self._index_soon(uri, delay=SNIPPET_INDEX_DELAY_SECONDS if known else 0)
+
+    def _index_soon(self, uri: str, *, delay: float) -> None:
+        """(Re)index a document for snippets after `delay` seconds, in a worker thread."""
+        if is_secret_file(uri):
+            return  # never a snippet source
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no event loop (unit use): index on the next request's loop
+            return
+        timer = self._index_timers.pop(uri, None)
+        if timer is not None:
+            timer.cancel()
+        if delay > 0:
+            self._index_timers[uri] = loop.call_later(delay, self._index_now, uri)
+        else:
+            self._index_now(uri)
+
+    def _index_now(self, uri: str) -> None:
+        self._index_timers.pop(uri, None)
+        pipeline, document = self._pipeline, self.server.documents.get(uri)
+        if pipeline is None or document is None:
+            return
+        if uri in self._indexing:  # one indexing per document at a time: come back after it
+            self._index_soon(uri, delay=SNIPPET_INDEX_DELAY_SECONDS)
+            return
+        if document.line_count >= MAX_SNIPPET_DOCUMENT_LINES:
+            pipeline.snippets.remove(uri)
+            return
+        first = uri not in pipeline.snippets
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(None, pipeline.snippets.update, uri, document.text)
+        self._indexing[uri] = future
+        if first:
+            self._first_indexing.add(future)
+        future.add_done_callback(lambda done: self._indexed(uri, done))
+
+    def _indexed(self, uri: str, future: asyncio.Future[None]) -> None:
+        self._indexing.pop(uri, None)
+        self._first_indexing.discard(future)
+        if not future.cancelled() and future.exception() is not None:
+            log.error("Could not index %s for snippets", uri, exc_info=future.exception())
         if self.server.documents.get(uri) is None and self._pipeline is not None:
-            self._pipeline.snippets.remove(uri)
-            self._pipeline.cache.forget(uri)
+            self._pipeline.snippets.remove(uri)  # closed while it was being indexed
 
-    def _refresh_snippets(self, current_uri: str) -> None:
-        """Re-index changed documents for snippets, a few milliseconds' worth per request.
-
-        Indexing a 2,000-line document takes a few ms; after many documents opened at once, the
-        rest waits for later requests rather than stalling this one.
-        """
-        assert self.pipeline is not None
-        deadline = time.monotonic() + SNIPPET_REFRESH_SECONDS
-        for uri in list(self._snippet_dirty):
-            if uri == current_uri:
-                continue  # the cursor's own document is not a snippet source
-            if time.monotonic() > deadline:
-                break
-            self._snippet_dirty.discard(uri)
-            document = self.server.documents.get(uri)
-            if document is not None and document.line_count < 20_000:
-                self.pipeline.snippets.update(uri, document.text)
+    async def _first_indexes(self) -> None:
+        """Give documents just opened a moment to become snippet sources."""
+        if self._first_indexing:
+            await asyncio.wait(set(self._first_indexing), timeout=SNIPPET_FIRST_INDEX_WAIT_SECONDS)
 
     async def suggest(
         self, uri: str, position: types.Position, invoked: bool
@@ -127,7 +183,7 @@ class InlineFeature:
                     await asyncio.sleep(delay)
                 if document.version != version:
                     return None  # typed on without the editor asking again: nothing to show
-            self._refresh_snippets(uri)
+            await self._first_indexes()
             async with self._upstream_slots:
                 return await self._ask(request, chain)
         except asyncio.CancelledError:
@@ -161,14 +217,24 @@ class InlineFeature:
             server.log_to_client(f"Inline suggestion failed: {exc}")
             return None
         if suggestion is not None:
-            # After the response has gone out: the status bar can wait, the ghost text cannot.
-            asyncio.get_running_loop().call_soon(
+            # The status bar can wait, the ghost text cannot.
+            after_response(
                 server.notify_status,
                 suggestion.model_ref,
                 suggestion.latency_ms,
                 suggestion.fell_back,
             )
         return suggestion
+
+
+def after_response(callback: Callable[..., Any], *args: Any) -> None:
+    """Run `callback` once the current request's answer has been written.
+
+    The answer goes out from a done-callback of the request's task, scheduled when the task
+    finishes; a plain `call_soon` from inside the task would run before it, so hop twice.
+    """
+    loop = asyncio.get_running_loop()
+    loop.call_soon(loop.call_soon, callback, *args)
 
 
 def inline_request(document: Document, position: types.Position) -> InlineRequest:

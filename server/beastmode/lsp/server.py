@@ -39,6 +39,7 @@ from beastmode.lsp.settings_notice import UnregisteredModel, settings_log, setti
 from beastmode.redaction import Redactor
 from beastmode.router.chains import build_chain
 from beastmode.router.timeouts import Timeouts
+from beastmode.secrets import WorkspaceSecrets
 
 if TYPE_CHECKING:
     from beastmode.lsp.inline import InlineFeature
@@ -103,6 +104,7 @@ class BeastModeServer(LanguageServer):
         # Settings problems are announced once the registered models are known (or known to be
         # unavailable), so one message covers them all.
         self._models_known = False
+        self.secrets = WorkspaceSecrets()
 
     @property
     def settings(self) -> Settings:
@@ -365,7 +367,13 @@ class BeastModeServer(LanguageServer):
         return next(reversed(self._recent_documents), None)
 
     def on_document_changed(self, uri: str) -> None:
-        """A document opened or changed: relearn it in the local engine once typing pauses."""
+        """A document opened or changed: relearn it in the local engine once typing pauses.
+
+        A document just opened is searched for secret values at once (in a worker thread), so
+        no suggestion can write one of them; later changes are searched as they are learned.
+        """
+        if uri not in self._recent_documents:
+            self._harvest_opened(uri)
         self._recent_documents.pop(uri, None)
         self._recent_documents[uri] = None
         for listener in self.document_listeners:
@@ -382,6 +390,17 @@ class BeastModeServer(LanguageServer):
         self._engine_timers[uri] = loop.call_later(
             ENGINE_UPDATE_DELAY_SECONDS, self._learn_document, uri
         )
+
+    def _harvest_opened(self, uri: str) -> None:
+        document = self.documents.get(uri)
+        if document is None:
+            return
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # no event loop (unit use): nothing to keep waiting
+            self.secrets.harvest(uri, document.text)
+            return
+        self.secrets.harvest_in_background(uri, document.text)
 
     def _learn_document(self, uri: str) -> None:
         self._engine_timers.pop(uri, None)
@@ -412,7 +431,7 @@ class BeastModeServer(LanguageServer):
             from beastmode.localengine import LocalEngine, scan_workspace
         except ImportError:  # pragma: no cover - the engine ships with the package
             return
-        self.engine = LocalEngine()
+        self.engine = LocalEngine(secrets=self.secrets)
         if self.router is not None:
             self.router.catalog.set_engine(_EngineAdapter(self.engine))
         for document in self.documents:

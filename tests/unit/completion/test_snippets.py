@@ -3,6 +3,8 @@
 import time
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from beastmode.completion.snippets import Snippet, SnippetIndex, identifiers, similar_snippets
 
@@ -100,3 +102,61 @@ def test_query_of_20_documents_of_2000_lines_is_fast() -> None:
     assert [s.path for s in result][:1] == ["f3.py"]
     # A loose bound against a regression to per-window set intersection (about 10x slower).
     assert elapsed < 0.05
+
+
+def _brute_force(
+    index: SnippetIndex,
+    documents: dict[str, str],
+    cursor_window: str,
+    max_snippets: int,
+    min_score: float,
+) -> list[tuple[str, str, float]]:
+    """Every window scored, sorted, then chosen greedily: the definition the index must match."""
+    wanted = identifiers(cursor_window)
+    scored = []
+    for path, text in documents.items():
+        lines = text.splitlines()
+        size, step = index._window_lines, index._step
+        last = max(0, len(lines) - size)
+        starts = sorted(set(range(0, last + 1, step)) | {last})
+        for start in starts:
+            window = identifiers("\n".join(lines[start : start + size]))
+            if not window or not wanted:
+                continue
+            score = len(window & wanted) / len(window | wanted)
+            if window & wanted and score >= min_score:
+                scored.append((score, path, start, min(len(lines), start + size)))
+    scored.sort(key=lambda c: (-c[0], c[1], c[2]))
+    chosen: list[tuple[float, str, int, int]] = []
+    for score, path, start, end in scored:
+        if any(p == path and start < e and s < end for _, p, s, e in chosen):
+            continue
+        chosen.append((score, path, start, end))
+        if len(chosen) == max_snippets:
+            break
+    return [(p, "\n".join(documents[p].splitlines()[s:e]), sc) for sc, p, s, e in chosen]
+
+
+@given(
+    documents=st.dictionaries(
+        st.sampled_from(["a.py", "b.py", "c.py"]),
+        st.lists(
+            st.lists(st.sampled_from([f"w{i}" for i in range(12)]), max_size=5).map(" ".join),
+            max_size=40,
+        ).map("\n".join),
+        max_size=3,
+    ),
+    cursor=st.lists(st.sampled_from([f"w{i}" for i in range(12)]), max_size=12).map(" ".join),
+    window_lines=st.sampled_from([2, 5, 20]),
+    max_snippets=st.integers(1, 4),
+    min_score=st.sampled_from([0.0, 0.1, 0.3]),
+)
+def test_query_matches_scoring_every_window(
+    documents: dict[str, str], cursor: str, window_lines: int, max_snippets: int, min_score: float
+) -> None:
+    index = SnippetIndex(window_lines=window_lines)
+    for path, text in documents.items():
+        index.update(path, text)
+    found = index.query(cursor, max_snippets=max_snippets, min_score=min_score)
+    expected = _brute_force(index, documents, cursor, max_snippets, min_score)
+    assert [(s.path, s.text, s.score) for s in found] == expected
