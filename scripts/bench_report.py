@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bench_documents import DocumentCosts
-from bench_lsp import CloseSamples, LatencySamples, StartupRun, TypedThroughRun, TypingRun
+from bench_lsp import CloseSamples, StartupRun, TypedThroughRun, TypingRun
 
 
 @dataclass(frozen=True)
@@ -48,40 +48,6 @@ def percentile(values: list[float], fraction: float) -> float:
 def median(values: Sequence[float]) -> float:
     """The median."""
     return statistics.median(values)
-
-
-def latency_row(runs: list[LatencySamples]) -> tuple[Row, list[str]]:
-    """Added latency: median over runs of each run's p50 and p99 of (server - direct) per pair."""
-    p50 = median([percentile(r.added, 0.50) for r in runs])
-    p99 = median([percentile(r.added, 0.99) for r in runs])
-    server = median([percentile(r.server, 0.50) for r in runs])
-    direct = median([percentile(r.direct, 0.50) for r in runs])
-    pairs = sum(len(r.added) for r in runs)
-    measured = (
-        f"added p50 {ms(p50)}, p99 {ms(p99)} (round trip p50: server {ms(server)}, "
-        f"direct {ms(direct)}; {len(runs)} runs, {pairs} pairs)"
-    )
-    details = [
-        f"run {i + 1}: added p50 {ms(percentile(r.added, 0.5))} p90 {ms(percentile(r.added, 0.9))} "
-        f"p99 {ms(percentile(r.added, 0.99))} max {ms(max(r.added))}; server p50 "
-        f"{ms(percentile(r.server, 0.5))} p99 {ms(percentile(r.server, 0.99))}; direct p50 "
-        f"{ms(percentile(r.direct, 0.5))} p99 {ms(percentile(r.direct, 0.99))}"
-        for i, r in enumerate(runs)
-    ]
-    stalls = [s for r in runs for s in r.relearn_stall]
-    if stalls:
-        details.append(
-            "not in the table: a ping sent 0.8 s after a one-character edit, while the local "
-            f"engine relearns the 10k-line file, took p50 {ms(median(stalls))}, "
-            f"max {ms(max(stalls))}"
-        )
-    row = Row(
-        "latency the server adds over calling the same endpoint directly, 10k-line file",
-        "p50 <= 2 ms, p99 <= 10 ms",
-        measured,
-        p50 <= 0.002 and p99 <= 0.010,
-    )
-    return row, details
 
 
 def typing_row(runs: list[TypingRun]) -> tuple[Row, list[str]]:
