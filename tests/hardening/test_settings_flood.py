@@ -66,6 +66,8 @@ def test_one_unregistered_model_is_named_once_in_full(start_server: StartServer)
     settings = {"model": "custom:ghost"}
     server = start_server(settings, configuration=settings)
     settle(server)
+    # The registry opens off the loop: the message comes once the registered models are known.
+    server.wait_for(lambda s: len(settings_popups(s)) >= 1, timeout=30)
     server.notify("workspace/didChangeConfiguration", {"settings": {"model": "custom:ghost"}})
     settle(server)
     popups = settings_popups(server)
