@@ -43,6 +43,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("beastmode")
 STATUS_NOTIFICATION = "beastmode/status"
 ENGINE_UPDATE_DELAY_SECONDS = 0.75
+# A document the engine has not seen is learned at once, before its first suggestion: on the event
+# loop when this small (the request after didOpen then sees it), else in a thread right away.
+SYNC_LEARN_MAX_BYTES = 16_000
 # Loaded right after `initialized` (see _warm_imports); httpcore imports the anyio ones lazily
 # on its first request, which would otherwise land on the first keystroke.
 WARM_MODULES = (
@@ -77,6 +80,7 @@ class BeastModeServer(LanguageServer):
         self._shown_messages: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._engine_timers: dict[str, asyncio.TimerHandle] = {}
+        self._engine_known: set[str] = set()  # open documents the engine has learned once
         self._scan_stop = threading.Event()
         self.document_listeners: list[Any] = []
         self._recent_documents: dict[str, None] = {}
@@ -254,7 +258,7 @@ class BeastModeServer(LanguageServer):
         return next(reversed(self._recent_documents), None)
 
     def on_document_changed(self, uri: str) -> None:
-        """A document opened or changed: relearn it in the local engine once typing pauses."""
+        """A document opened or changed: learn it now if the engine is new to it, else later."""
         self._recent_documents.pop(uri, None)
         self._recent_documents[uri] = None
         for listener in self.document_listeners:
@@ -268,6 +272,14 @@ class BeastModeServer(LanguageServer):
         timer = self._engine_timers.pop(uri, None)
         if timer is not None:
             timer.cancel()
+        if uri not in self._engine_known:
+            self._engine_known.add(uri)
+            document = self.documents.get(uri)
+            if document is not None and len(document.text) <= SYNC_LEARN_MAX_BYTES:
+                self.engine.update_document(uri, document.text)
+            else:
+                self._learn_document(uri)
+            return
         self._engine_timers[uri] = loop.call_later(
             ENGINE_UPDATE_DELAY_SECONDS, self._learn_document, uri
         )
@@ -288,6 +300,7 @@ class BeastModeServer(LanguageServer):
     def on_document_closed(self, uri: str) -> None:
         """A document closed: stop pending work for it."""
         self._recent_documents.pop(uri, None)
+        self._engine_known.discard(uri)
         timer = self._engine_timers.pop(uri, None)
         if timer is not None:
             timer.cancel()
@@ -304,6 +317,7 @@ class BeastModeServer(LanguageServer):
         if self.router is not None:
             self.router.catalog.set_engine(_EngineAdapter(self.engine))
         for document in self.documents:
+            self._engine_known.add(document.uri)
             self._learn_document(document.uri)
         root = self.workspace_root
         if root is None:
