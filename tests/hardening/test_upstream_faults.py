@@ -77,7 +77,7 @@ CASES = [
     Case(
         "oversized",
         Reply(fault=Fault.OVERSIZED, oversize_bytes=6 * 1024 * 1024),
-        completion_ms=8000,
+        completion_ms=20_000,
     ),
     Case("connection-refused", None),
     Case("http-400", Reply(status=400, error_message=UPSTREAM_400), falls_back=False),
