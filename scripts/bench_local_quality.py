@@ -172,7 +172,7 @@ def through_server(
         )
         try:
             server.initialize(workspace, {"model": "local", "fallback": []})
-            server.wait_for(lambda: "Local engine learned" in server.stderr, timeout=600)
+            server.wait_for(lambda s: "Local engine learned" in s.stderr, timeout=600)
             cold, paused = [], []
             for number, cut in enumerate(cuts):
                 text = cut.path.read_text(encoding="utf-8")[: cut.offset]
