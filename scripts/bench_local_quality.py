@@ -174,21 +174,20 @@ def through_server(
             server.initialize(workspace, {"model": "local", "fallback": []})
             server.wait_for(lambda s: "Local engine learned" in s.stderr, timeout=600)
             cold, paused = [], []
-            for number, cut in enumerate(cuts):
+            for cut in cuts:
                 text = cut.path.read_text(encoding="utf-8")[: cut.offset]
                 uri = (workspace / cut.path.relative_to(root)).as_uri()
                 line, character = text.count("\n"), len(text) - (text.rfind("\n") + 1)
                 for outcomes, wait in ((cold, 0.0), (paused, pause)):
-                    version_uri = f"{uri}?cut={number}&wait={wait}"  # a fresh document each time
-                    server.open(version_uri, text)
+                    # Reopened with the text up to this cut: the server relearns the file, as the
+                    # engine alone replaces its earlier version.
+                    server.open(uri, text)
                     time.sleep(wait)
-                    answer = server.response(
-                        server.inline(version_uri, line, character), timeout=30
-                    )
+                    answer = server.response(server.inline(uri, line, character), timeout=30)
                     items = (answer.get("result") or {}).get("items") or []
                     suggestion = items[0]["insertText"] if items else None
                     outcomes.append(Outcome(cut.rest, suggestion, 1.0))
-                    server.notify("textDocument/didClose", {"textDocument": {"uri": version_uri}})
+                    server.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
         finally:
             server.close()
     finally:

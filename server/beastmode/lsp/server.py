@@ -18,7 +18,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import unquote, urlsplit
@@ -315,7 +315,7 @@ class BeastModeServer(LanguageServer):
             return
         self.engine = LocalEngine()
         if self.router is not None:
-            self.router.catalog.set_engine(_EngineAdapter(self.engine))
+            self.router.catalog.set_engine(_EngineAdapter(self.engine, self.active_document))
         for document in self.documents:
             self._engine_known.add(document.uri)
             self._learn_document(document.uri)
@@ -380,13 +380,20 @@ def _deep_merge(base: Any, override: Any) -> Any:
 
 
 class _EngineAdapter:
-    """Presents the local engine as the router's `CompletionEngine`."""
+    """Presents the local engine as the router's `CompletionEngine`.
 
-    def __init__(self, engine: Any) -> None:
+    The engine weighs the document being edited above the rest and keeps that document's
+    half-typed line from voting for its own end, but only when told which document it is. The
+    router's request does not carry it, so the document the user touched last stands in: a
+    suggestion is asked for where the user is typing.
+    """
+
+    def __init__(self, engine: Any, active_document: Callable[[], str | None]) -> None:
         self._engine = engine
+        self._active_document = active_document
 
     def complete_line(self, prefix: str, suffix: str) -> str | None:
-        suggestion = self._engine.suggest(prefix, suffix)
+        suggestion = self._engine.suggest(prefix, suffix, uri=self._active_document())
         return suggestion.text if suggestion is not None else None
 
 
