@@ -233,13 +233,15 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
 def _usage(args: argparse.Namespace, console: Console) -> int:
     import json
 
-    from beastmode.registry.home import DATABASE_NAME, home_directory
+    from beastmode.cli_models import open_registry
+    from beastmode.registry.home import DATABASE_NAME
     from beastmode.registry.migrations import migrate
     from beastmode.registry.store import connect
     from beastmode.usage.report import build_report
 
-    home = home_directory()
-    console.redactor.add_environment(os.environ, home)
+    registry = open_registry(console)  # the redactor learns every stored key
+    home = registry.home
+    registry.close()
     db = connect(home / DATABASE_NAME)
     migrate(db)
     report = build_report(db, args.since)
