@@ -98,5 +98,10 @@ def test_demo_prints_why_each_suggestion_fell_back(
     done = demo(environ, "--model", "custom:dead")
     fell_back = [line for line in done.stdout.splitlines() if "fell back" in line]
     assert fell_back, done.stdout
-    assert all("Cannot connect" in line for line in fell_back), fell_back
+    # The server's reason: the failure itself, or (once several failed on a loaded machine
+    # before the first line was printed) the cooldown it led to.
+    reasons = ("Cannot connect", "after repeated failures")
+    assert all(
+        "fell back: custom:dead: " in line and any(r in line for r in reasons) for line in fell_back
+    ), fell_back
     assert list(scratch_tmp.iterdir()) == []
