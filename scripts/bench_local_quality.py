@@ -13,7 +13,15 @@ and is asked for the rest of the line. Reported:
 Decoding runs once with a permissive threshold and the table shows what each confidence
 threshold would give (a stricter threshold only removes answers), the engine's default in bold.
 
+`--end-to-end` asks through the real server instead, as an editor would: the package is copied
+into a workspace without the files that hold cuts (the server's scan learns the rest), and for
+each cut the file up to the cut is sent with didOpen, then `textDocument/inlineCompletion` is
+asked at its end, cold (right after didOpen) and after a pause (once the server had time to learn
+the document); the engine alone is measured on the same cuts with the same knowledge, at its
+default threshold, in the same run.
+
     .venv/bin/python scripts/bench_local_quality.py [--package pytest] [--cuts 2000] [--seed 6]
+    .venv/bin/python scripts/bench_local_quality.py --end-to-end [--cuts 150] [--files 6]
 """
 
 from __future__ import annotations
@@ -21,8 +29,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib.metadata
+import os
 import random
+import shutil
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -121,13 +132,114 @@ def score(outcomes: list[Outcome], threshold: float) -> tuple[float, float, floa
     return coverage, precision, saved
 
 
+def engine_alone(other: dict[Path, str], texts: dict[Path, str], cuts: list[Cut]) -> list[Outcome]:
+    """The engine with the end-to-end run's knowledge: the other files, and the file up to the cut."""
+    engine = LocalEngine()
+    for path, text in other.items():
+        engine.update_document(path.as_uri(), text, from_disk=True)
+    outcomes = []
+    for cut in cuts:
+        uri = cut.path.as_uri()
+        prefix = texts[cut.path][: cut.offset]
+        engine.update_document(uri, prefix)
+        suggestion = engine.suggest(prefix, "", uri=uri, language="python")
+        engine.remove_document(uri)
+        answer = None if suggestion is None else suggestion.text
+        outcomes.append(Outcome(cut.rest, answer, 1.0))
+    return outcomes
+
+
+def through_server(
+    root: Path, files: list[Path], cut_files: set[Path], cuts: list[Cut], pause: float
+) -> tuple[list[Outcome], list[Outcome]]:
+    """Ask each cut through the real server, cold and after `pause` seconds."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.conftest import private_environ
+    from tests.hardening.client import LspProcess
+
+    scratch = Path(tempfile.mkdtemp(prefix="beastmode-bench-"))
+    try:
+        workspace = scratch / "ws"
+        for path in files:
+            if path not in cut_files:
+                target = workspace / path.relative_to(root)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, target)
+        server = LspProcess(
+            private_environ(scratch / "home"),
+            workspace,
+            command=(sys.executable, "-m", "beastmode", "--log-level", "INFO"),
+        )
+        try:
+            server.initialize(workspace, {"model": "local", "fallback": []})
+            server.wait_for(lambda s: "Local engine learned" in s.stderr, timeout=600)
+            cold, paused = [], []
+            for cut in cuts:
+                text = cut.path.read_text(encoding="utf-8")[: cut.offset]
+                uri = (workspace / cut.path.relative_to(root)).as_uri()
+                line, character = text.count("\n"), len(text) - (text.rfind("\n") + 1)
+                for outcomes, wait in ((cold, 0.0), (paused, pause)):
+                    # Reopened with the text up to this cut: the server relearns the file, as the
+                    # engine alone replaces its earlier version.
+                    server.open(uri, text)
+                    time.sleep(wait)
+                    answer = server.response(server.inline(uri, line, character), timeout=30)
+                    items = (answer.get("result") or {}).get("items") or []
+                    suggestion = items[0]["insertText"] if items else None
+                    outcomes.append(Outcome(cut.rest, suggestion, 1.0))
+                    server.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
+        finally:
+            server.close()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return cold, paused
+
+
+def end_to_end(args: argparse.Namespace) -> int:
+    """Compare the engine alone with the same engine asked through the server."""
+    version, files = package_sources(args.package)
+    root = Path(os.path.commonpath([str(path) for path in files]))
+    texts = {path: path.read_text(encoding="utf-8") for path in files}
+    rng = random.Random(args.seed)
+    sized = [path for path in files if 2_000 < len(texts[path]) < 60_000]
+    cut_files = set(rng.sample(sized, min(args.files, len(sized))))
+    cuts = sample_cuts({path: texts[path] for path in sorted(cut_files)}, args.cuts, args.seed)
+    other = {path: text for path, text in texts.items() if path not in cut_files}
+    started = time.perf_counter()
+    alone = engine_alone(other, texts, cuts)
+    cold, paused = through_server(root, files, cut_files, cuts, args.pause)
+    elapsed = time.perf_counter() - started
+    print(f"## `local` through the server vs alone, on {args.package} {version}\n")
+    print(
+        f"{len(cuts)} cuts in {len(cut_files)} files the engine never saw, seed {args.seed}; "
+        f"default threshold; pause {args.pause:.1f} s; run {elapsed:.0f} s.\n"
+    )
+    print("| asked | coverage | precision | chars saved |")
+    print("| --- | ---: | ---: | ---: |")
+    for name, outcomes in (
+        ("engine alone", alone),
+        ("server, right after didOpen", cold),
+        (f"server, {args.pause:.1f} s after didOpen", paused),
+    ):
+        coverage, precision, saved = score(outcomes, 0.0)
+        print(f"| {name} | {coverage:.1%} | {precision:.1%} | {saved:.1%} |")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--package", default="pytest", help="an installed distribution")
-    parser.add_argument("--cuts", type=int, default=2000)
+    parser.add_argument("--cuts", type=int, default=None, help="default 2000; 150 end to end")
     parser.add_argument("--seed", type=int, default=6)
     parser.add_argument("--max-entries", type=int, default=DEFAULT_MAX_ENTRIES)
+    parser.add_argument("--end-to-end", action="store_true", help="ask through the real server")
+    parser.add_argument("--files", type=int, default=6, help="end to end: files holding cuts")
+    parser.add_argument("--pause", type=float, default=1.0, help="end to end: the later ask")
     args = parser.parse_args()
+    if args.end_to_end:
+        args.cuts = args.cuts or 150
+        return end_to_end(args)
+    args.cuts = args.cuts or 2000
 
     started = time.perf_counter()
     version, files = package_sources(args.package)

@@ -10,11 +10,15 @@ base URLs and keys never come from here.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from beastmode.router.refs import parse_ref
+
+
+def _ref(value: str) -> str:
+    return str(parse_ref(value))
 
 
 def _check_ref(value: str | None) -> str | None:
@@ -46,7 +50,11 @@ class InlineSettings(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
     enabled: bool = True
-    debounce_ms: Literal["auto"] | float = Field(default="auto", alias="debounceMs", ge=0, le=5000)
+    # Constraints sit on the number arm: on the union pydantic applies them to "auto" too and
+    # raises TypeError, which used to drop the whole settings message (the editors' default).
+    debounce_ms: Literal["auto"] | Annotated[float, Field(strict=True, ge=0, le=5000)] = Field(
+        default="auto", alias="debounceMs"
+    )
     multiline: Literal["auto", "always", "never"] = "auto"
     completion_items: Literal["auto"] | bool = Field(default="auto", alias="completionItems")
 
@@ -76,7 +84,7 @@ class Settings(BaseModel):
 
     model: str | None = None
     models: TaskModels = TaskModels()
-    fallback: list[str] | None = None
+    fallback: list[Annotated[str, AfterValidator(_ref)]] | None = None
     inline: InlineSettings = InlineSettings()
     timeouts: TimeoutSettings = TimeoutSettings()
     usage: UsageSettings = UsageSettings()
@@ -85,11 +93,6 @@ class Settings(BaseModel):
     @classmethod
     def _valid_model(cls, value: str | None) -> str | None:
         return _check_ref(value)
-
-    @field_validator("fallback")
-    @classmethod
-    def _valid_fallback(cls, value: list[str] | None) -> list[str] | None:
-        return None if value is None else [str(parse_ref(ref)) for ref in value]
 
     def task_model(self, task: str) -> str | None:
         """The model chosen for `task` in settings (the task's own, else `model`), if any."""
@@ -107,20 +110,38 @@ def parse_settings(raw: Any) -> tuple[Settings, list[str]]:
         return Settings(), [f"BEAST MODE settings must be an object, got {type(raw).__name__}"]
     data = dict(raw)
     problems = _unknown_keys(data)
-    for _ in range(20):  # drop one bad field at a time; each drop is reported
+    while True:  # each pass drops every bad field it found, so this ends
         try:
             return Settings.model_validate(data), problems
         except ValidationError as exc:
-            error = exc.errors()[0]
-            location = [str(part) for part in error["loc"]]
-            location = [p for p in location if re.fullmatch(r"[A-Za-z_0-9]+", p)][:2] or [
-                "settings"
-            ]
-            field = ".".join(_alias_path(location))
-            reason = error["msg"].removeprefix("Value error, ")
-            problems.append(f"Setting beastmode.{field} is invalid ({reason}); using the default")
-            _drop(data, location)
-    return Settings(), problems
+            reasons = _reasons_by_field(exc)
+        # Last field first, so dropping a list item does not shift the ones still to drop.
+        dropped = [_drop(data, location) for location in reversed(reasons)]
+        for location, why in reasons.items():
+            field = ".".join(_alias_path([p for p in location if not p.isdigit()]))
+            if location[-1].isdigit():
+                problems.append(
+                    f"Setting beastmode.{field}[{location[-1]}] is invalid ({why}); it is skipped"
+                )
+            else:
+                problems.append(f"Setting beastmode.{field} is invalid ({why}); using the default")
+        if not any(dropped):
+            return Settings(), problems
+
+
+def _reasons_by_field(exc: ValidationError) -> dict[tuple[str, ...], str]:
+    """One reason per bad field (a union reports one error per arm: they are joined)."""
+    reasons: dict[tuple[str, ...], list[str]] = {}
+    for error in exc.errors():
+        parts = [str(part) for part in error["loc"]]
+        location = tuple([p for p in parts if re.fullmatch(r"[A-Za-z_0-9]+", p)][:2]) or (
+            "settings",
+        )
+        reason = error["msg"].removeprefix("Value error, ")
+        reasons.setdefault(location, [])
+        if reason not in reasons[location]:
+            reasons[location].append(reason)
+    return {location: " or ".join(why) for location, why in reasons.items()}
 
 
 _FORBIDDEN_HINTS = ("url", "endpoint", "key", "token", "secret", "password", "host", "base")
@@ -155,13 +176,19 @@ def _alias_path(location: list[str]) -> list[str]:
     return [aliases.get(part, part) for part in location]
 
 
-def _drop(data: dict[str, Any], location: list[str]) -> None:
+def _drop(data: dict[str, Any], location: tuple[str, ...]) -> bool:
+    """Remove the field (or list item) at `location` and nothing beside it; True if removed."""
     head = location[0]
     nested = data.get(head)
     if len(location) > 1 and isinstance(nested, dict):
-        nested = dict(nested)
-        nested.pop(location[1], None)
-        nested.pop(_alias_path(location[1:2])[0], None)
-        data[head] = nested
-    else:
-        data.pop(head, None)
+        bad = {location[1], *_alias_path(list(location[1:2]))} & nested.keys()
+        data[head] = {key: value for key, value in nested.items() if key not in bad}
+        return bool(bad)
+    if len(location) > 1 and isinstance(nested, list) and location[1].isdigit():
+        index = int(location[1])
+        data[head] = [item for i, item in enumerate(nested) if i != index]
+        return index < len(nested)
+    if head not in data:
+        return False
+    del data[head]
+    return True

@@ -110,7 +110,7 @@ export async function waitForHttp(url, timeoutMs) {
   throw new Error(`${url} not ready after ${timeoutMs} ms (${last})`);
 }
 
-/** Settings for the test user: literal typing, no distractions, inline suggestions on. */
+/** Settings for the test user: literal typing, no distractions; BEAST MODE keeps its defaults. */
 export function userSettings(env, extra = {}) {
   const settings = {
     "workbench.startupEditor": "none",
@@ -136,7 +136,6 @@ export function userSettings(env, extra = {}) {
     "editor.lightbulb.enabled": "off",
     "files.autoSave": "off",
     "chat.disableAIFeatures": true,
-    "beastmode.inline.debounceMs": 0,
     "beastmode.trace.server": process.env.BEASTMODE_TRACE || "verbose",
     "files.hotExit": "off",
     ...extra,

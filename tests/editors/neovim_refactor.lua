@@ -27,7 +27,7 @@ end
 local beastmode = require("beastmode")
 beastmode.setup({
   cmd = { server },
-  settings = { model = "custom:fake", fallback = {}, inline = { debounceMs = 0 } },
+  settings = { model = "custom:fake", fallback = {} },
 })
 
 vim.cmd("edit " .. vim.fn.fnameescape(os.getenv("BEASTMODE_NVIM_FILE")))

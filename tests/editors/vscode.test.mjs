@@ -64,7 +64,7 @@ before(async () => {
   codeServer = await startCodeServer(env, {
     home,
     workspace,
-    settings: userSettings(env, { "beastmode.model": "custom:fake", "beastmode.fallback": [] }),
+    settings: userSettings(env, { "beastmode.model": "custom:fake" }),
     processEnv: backend.processEnv,
   });
   browser = await launchBrowser(env);

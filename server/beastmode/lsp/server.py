@@ -52,6 +52,9 @@ log = logging.getLogger("beastmode")
 Result = TypeVar("Result")
 STATUS_NOTIFICATION = "beastmode/status"
 ENGINE_UPDATE_DELAY_SECONDS = 0.75
+# A document the engine has not seen is learned at once, before its first suggestion: on the event
+# loop when this small (the request after didOpen then sees it), else in a thread right away.
+SYNC_LEARN_MAX_BYTES = 16_000
 # Loaded right after `initialized` (see _warm_imports); httpcore imports the anyio ones lazily
 # on its first request, which would otherwise land on the first keystroke.
 WARM_MODULES = (
@@ -93,6 +96,7 @@ class BeastModeServer(LanguageServer):
         self._named_models: set[str] = set()  # unregistered model refs already named
         self._tasks: set[asyncio.Task[Any]] = set()
         self._engine_timers: dict[str, asyncio.TimerHandle] = {}
+        self._engine_known: set[str] = set()  # open documents the engine has learned once
         self._scan_stop = threading.Event()
         self.document_listeners: list[Any] = []
         self._recent_documents: dict[str, None] = {}
@@ -367,7 +371,7 @@ class BeastModeServer(LanguageServer):
         return next(reversed(self._recent_documents), None)
 
     def on_document_changed(self, uri: str) -> None:
-        """A document opened or changed: relearn it in the local engine once typing pauses.
+        """A document opened or changed: learn it now if the engine is new to it, else later.
 
         A document just opened is searched for secret values at once (in a worker thread), so
         no suggestion can write one of them; later changes are searched as they are learned.
@@ -387,6 +391,14 @@ class BeastModeServer(LanguageServer):
         timer = self._engine_timers.pop(uri, None)
         if timer is not None:
             timer.cancel()
+        if uri not in self._engine_known:
+            self._engine_known.add(uri)
+            document = self.documents.get(uri)
+            if document is not None and len(document.text) <= SYNC_LEARN_MAX_BYTES:
+                self.engine.update_document(uri, document.text)
+            else:
+                self._learn_document(uri)
+            return
         self._engine_timers[uri] = loop.call_later(
             ENGINE_UPDATE_DELAY_SECONDS, self._learn_document, uri
         )
@@ -419,6 +431,7 @@ class BeastModeServer(LanguageServer):
         """A document closed: stop pending work for it."""
         self._recent_documents.pop(uri, None)
         self.region_cache.forget(uri)
+        self._engine_known.discard(uri)
         timer = self._engine_timers.pop(uri, None)
         if timer is not None:
             timer.cancel()
@@ -433,8 +446,9 @@ class BeastModeServer(LanguageServer):
             return
         self.engine = LocalEngine(secrets=self.secrets)
         if self.router is not None:
-            self.router.catalog.set_engine(_EngineAdapter(self.engine))
+            self.router.catalog.set_engine(_EngineAdapter(self.engine, self.active_document))
         for document in self.documents:
+            self._engine_known.add(document.uri)
             self._learn_document(document.uri)
         root = self.workspace_root
         if root is None:
@@ -513,13 +527,20 @@ def _deep_merge(base: Any, override: Any) -> Any:
 
 
 class _EngineAdapter:
-    """Presents the local engine as the router's `CompletionEngine`."""
+    """Presents the local engine as the router's `CompletionEngine`.
 
-    def __init__(self, engine: Any) -> None:
+    The engine weighs the document being edited above the rest and keeps that document's
+    half-typed line from voting for its own end, but only when told which document it is. The
+    router's request does not carry it, so the document the user touched last stands in: a
+    suggestion is asked for where the user is typing.
+    """
+
+    def __init__(self, engine: Any, active_document: Callable[[], str | None]) -> None:
         self._engine = engine
+        self._active_document = active_document
 
     def complete_line(self, prefix: str, suffix: str) -> str | None:
-        suggestion = self._engine.suggest(prefix, suffix)
+        suggestion = self._engine.suggest(prefix, suffix, uri=self._active_document())
         return suggestion.text if suggestion is not None else None
 
 

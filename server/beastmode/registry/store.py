@@ -227,6 +227,15 @@ class Registry:
         if not deleted:
             raise ModelNotFoundError(model_id)
 
+    def drop_api_key(self, model_id: str) -> ModelRecord:
+        """Forget the stored key of a model (its endpoint needs none now); the updated record."""
+        with self._write(models_changed=True) as db:
+            db.execute(
+                "UPDATE models SET api_key_token = NULL, updated_at = ? WHERE model_id = ?",
+                (_now(), model_id),
+            )
+        return self.get(model_id)
+
     def all_credentials(self) -> dict[str, Credentials]:
         """Every model with its decrypted key; a key that fails to decrypt maps to an error."""
         with self._read() as db:
