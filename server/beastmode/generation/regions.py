@@ -17,7 +17,7 @@ from beastmode.textpos import utf16_to_index
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _MASK_START = re.compile(r"//|/\*|[\"'`#]")  # where a comment or string may begin
-_BRACE_LANGUAGES = frozenset(
+BRACE_LANGUAGES = frozenset(
     {
         "javascript",
         "typescript",
@@ -122,7 +122,7 @@ def enclosing_function(text: str, line: int, language: Language) -> tuple[int, i
         except (SyntaxError, ValueError):
             return _by_indentation(split_lines(text), line, _INDENT_HEADERS["python"])
         return _python_function(tree, line)
-    if language.id in _BRACE_LANGUAGES:
+    if language.id in BRACE_LANGUAGES:
         return _brace_function(text, line, language)
     header = _INDENT_HEADERS.get(language.id, _GENERIC_HEADER)
     return _by_indentation(split_lines(text), line, header)

@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable
 
 from beastmode.generation.languages import Language
-from beastmode.generation.regions import enclosing_function
+from beastmode.generation.regions import BRACE_LANGUAGES, enclosing_function
 
 SCAN_LINES = 1000
 WHOLE_PARSE_LINES = 2000  # Python files up to this size are parsed whole
@@ -39,24 +39,6 @@ _CONTROL = re.compile(
     r"^\s*\}?\s*(?:if|else|for|foreach|while|do|switch|catch|try|finally|match|loop|with|using|"
     r"lock|synchronized|select|return|case|when|guard|defer|unless|until)\b"
 )
-_BRACE_LANGUAGES = frozenset(
-    {
-        "javascript",
-        "typescript",
-        "javascriptreact",
-        "typescriptreact",
-        "go",
-        "rust",
-        "java",
-        "c",
-        "cpp",
-        "csharp",
-        "kotlin",
-        "swift",
-        "php",
-        "shell",
-    }
-)
 
 
 def _indent(text: str) -> int:
@@ -73,7 +55,7 @@ def _is_header(text: str, language_id: str, *, enclosing: bool = False) -> bool:
         return bool(_PYTHON_HEADER.match(text))
     if _WORD_HEADER.match(text):
         return True
-    if language_id not in _BRACE_LANGUAGES or _CONTROL.match(text):
+    if language_id not in BRACE_LANGUAGES or _CONTROL.match(text):
         return False
     if _FUNCTION_WORD.search(text) or _PARAMETERS_THEN_BODY.search(text):
         return True
