@@ -26,7 +26,8 @@ ALLOWED_MODULES = {
     "registry/": "BEASTMODE_HOME's own files (registry database, secret.key), not user paths",
     "usage/": "BEASTMODE_HOME's usage database, not user paths",
     "redaction.py": "reads BEASTMODE_HOME's secret.key to redact its keys",
-    "cli.py": "the `--json FILE` the user names on the command line, and BEASTMODE_HOME",
+    "cli.py": "BEASTMODE_HOME's own files",
+    "cli_models.py": "the `--json FILE` the user names on the command line (`models add`)",
     "demo.py": "writes its own temporary demo workspace",
 }
 ALLOWED_CALLS = {
