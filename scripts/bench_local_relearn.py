@@ -4,7 +4,8 @@ The realistic inline scenario (scripts/bench_realistic.py) keeps ten documents o
 lines open and edits them in turn; each document left behind is relearned once its typing pauses.
 Here the same documents are learned as editor documents, then edited in turn (a few characters
 typed into a few lines of one document, then that document relearned), and the CPU time of each
-`update_document` call is reported, with the engine's own estimate of its memory.
+`update_document` call is reported (as the server runs it: with the search for secret values in
+new lines), with the engine's own estimate of its memory.
 
     .venv/bin/python scripts/bench_local_relearn.py [--rounds 5] [--edits 15]
 """
@@ -21,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from beastmode.localengine import LocalEngine
+from beastmode.secrets import WorkspaceSecrets
 from bench_realistic import DOCUMENT_LINES
 from bench_rig import python_source
 
@@ -41,7 +43,7 @@ def main() -> int:
     parser.add_argument("--edits", type=int, default=15, help="lines edited per relearn")
     args = parser.parse_args()
     texts = {f"file:///ws/module_{k}.py": python_source(n) for k, n in enumerate(DOCUMENT_LINES)}
-    engine = LocalEngine()
+    engine = LocalEngine(secrets=WorkspaceSecrets())  # as the server makes it
     started = time.thread_time()
     for uri, text in texts.items():
         engine.update_document(uri, text)
