@@ -433,9 +433,17 @@ class BeastModeServer(LanguageServer):
             return None
         return self._engine_job(self.engine.update_document, uri, document.text)
 
-    def _engine_job(self, function: Callable[..., None], *args: Any) -> asyncio.Future[None]:
-        """Run an engine update in the learning thread (off the event loop, in order)."""
-        loop = asyncio.get_running_loop()
+    def _engine_job(self, function: Callable[..., None], *args: Any) -> asyncio.Future[None] | None:
+        """Run an engine update in the learning thread (off the event loop, in order).
+
+        None when there is nothing to run it on: no event loop (unit use), or the server closing.
+        """
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return None
+        if self._scan_stop.is_set():
+            return None
         future = loop.run_in_executor(self._engine_executor, function, *args)
         self.spawn(self._after_engine_job(future))
         return future
@@ -460,8 +468,7 @@ class BeastModeServer(LanguageServer):
         if timer is not None:
             timer.cancel()
         if self.engine is not None:
-            with contextlib.suppress(RuntimeError):  # no event loop (unit use)
-                self._engine_job(_release_closed, self.engine, uri)
+            self._engine_job(_release_closed, self.engine, uri)
         for listener in self.document_listeners:
             listener(uri)
 
@@ -537,7 +544,11 @@ def _warm_imports() -> None:
 def _release_closed(engine: Any, uri: str) -> None:
     """Keep a closed document learned only if it is saved (runs in the learning thread)."""
     path = uri_to_path(uri)
-    if path is not None and path.is_file():
+    try:
+        saved = path is not None and path.is_file()
+    except OSError:  # cannot even be looked at: as good as gone
+        saved = False
+    if saved:
         engine.release_document(uri)
     else:
         engine.remove_document(uri)
@@ -567,8 +578,8 @@ class _EngineAdapter:
 
     The engine weighs the document being edited above the rest and keeps that document's
     half-typed line from voting for its own end, so it is told which document the request is
-    for; a request that does not say (none from the editor does not) stands for the document
-    the user touched last.
+    for. Inline requests always say; for one that does not (a model test), the document
+    the user touched last stands in.
     """
 
     def __init__(self, engine: Any, active_document: Callable[[], str | None]) -> None:
