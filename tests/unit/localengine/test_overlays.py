@@ -60,3 +60,17 @@ def test_a_released_document_stays_learned_without_its_own_weight() -> None:
     # Like a scanned file, a later scan's copy now replaces it.
     engine.update_document("file:///ws/own.py", "unrelated = 1\n", from_disk=True)
     assert engine.suggest("unrelated ", "") is not None
+
+
+def test_the_least_recently_used_tables_go_first_beyond_the_memory_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(engine_module, "_MAX_OVERLAY_TOTAL_BYTES", len(OTHERS) + 5)  # one fits
+    engine = LocalEngine()
+    engine.update_document("file:///ws/own.py", OWN + TYPED)
+    engine.update_document("file:///ws/others.py", OTHERS)  # over the bound: own.py's goes
+    suggestion = engine.suggest(OWN + TYPED, "", uri="file:///ws/own.py")
+    assert suggestion is not None and suggestion.text == "beta)"
+    engine.update_document("file:///ws/own.py", OWN + TYPED + " ")  # rebuilt, others.py's goes
+    suggestion = engine.suggest(OWN + TYPED, "", uri="file:///ws/own.py")
+    assert suggestion is not None and suggestion.text == "alpha)"
