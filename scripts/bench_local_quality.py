@@ -17,8 +17,9 @@ threshold would give (a stricter threshold only removes answers), the engine's d
 into a workspace without the files that hold cuts (the server's scan learns the rest), and for
 each cut the file up to the cut is sent with didOpen, then `textDocument/inlineCompletion` is
 asked at its end, cold (right after didOpen) and after a pause (once the server had time to learn
-the document); the engine alone is measured on the same cuts with the same knowledge, at its
-default threshold, in the same run.
+the document); the engine alone is measured on the same cuts with the same knowledge (it scans
+the same workspace copy), at its default threshold, in the same run, and the last column counts
+the cuts where the server's answer differs from the engine's.
 
     .venv/bin/python scripts/bench_local_quality.py [--package pytest] [--cuts 2000] [--seed 6]
     .venv/bin/python scripts/bench_local_quality.py --end-to-end [--cuts 150] [--files 6]
@@ -38,7 +39,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from beastmode.localengine import DEFAULT_MAX_ENTRIES, DecodeParams, LocalEngine
+from beastmode.localengine import DEFAULT_MAX_ENTRIES, DecodeParams, LocalEngine, scan_workspace
 
 THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
@@ -132,14 +133,19 @@ def score(outcomes: list[Outcome], threshold: float) -> tuple[float, float, floa
     return coverage, precision, saved
 
 
-def engine_alone(other: dict[Path, str], texts: dict[Path, str], cuts: list[Cut]) -> list[Outcome]:
-    """The engine with the end-to-end run's knowledge: the other files, and the file up to the cut."""
+def engine_alone(
+    workspace: Path, root: Path, texts: dict[Path, str], cuts: list[Cut]
+) -> list[Outcome]:
+    """The engine with the server's knowledge: the workspace as scanned, and the file to the cut.
+
+    It scans the very workspace the server scans: the order files are learned in decides which
+    rare candidates a full context keeps, so another order would add noise of its own.
+    """
     engine = LocalEngine()
-    for path, text in other.items():
-        engine.update_document(path.as_uri(), text, from_disk=True)
+    scan_workspace(str(workspace), engine)
     outcomes = []
     for cut in cuts:
-        uri = cut.path.as_uri()
+        uri = (workspace / cut.path.relative_to(root)).as_uri()
         prefix = texts[cut.path][: cut.offset]
         engine.update_document(uri, prefix)
         suggestion = engine.suggest(prefix, "", uri=uri, language="python")
@@ -150,48 +156,40 @@ def engine_alone(other: dict[Path, str], texts: dict[Path, str], cuts: list[Cut]
 
 
 def through_server(
-    root: Path, files: list[Path], cut_files: set[Path], cuts: list[Cut], pause: float
+    workspace: Path, root: Path, cuts: list[Cut], pause: float
 ) -> tuple[list[Outcome], list[Outcome]]:
-    """Ask each cut through the real server, cold and after `pause` seconds."""
+    """Ask each cut through the real server, cold and after `pause` seconds.
+
+    The files holding cuts are not on disk, so closing one makes the server forget it, as the
+    engine alone forgets it after each cut.
+    """
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from tests.conftest import private_environ
     from tests.hardening.client import LspProcess
 
-    scratch = Path(tempfile.mkdtemp(prefix="beastmode-bench-"))
+    server = LspProcess(
+        private_environ(workspace.parent / "home"),
+        workspace,
+        command=(sys.executable, "-m", "beastmode", "--log-level", "INFO"),
+    )
     try:
-        workspace = scratch / "ws"
-        for path in files:
-            if path not in cut_files:
-                target = workspace / path.relative_to(root)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(path, target)
-        server = LspProcess(
-            private_environ(scratch / "home"),
-            workspace,
-            command=(sys.executable, "-m", "beastmode", "--log-level", "INFO"),
-        )
-        try:
-            server.initialize(workspace, {"model": "local", "fallback": []})
-            server.wait_for(lambda s: "Local engine learned" in s.stderr, timeout=600)
-            cold, paused = [], []
-            for cut in cuts:
-                text = cut.path.read_text(encoding="utf-8")[: cut.offset]
-                uri = (workspace / cut.path.relative_to(root)).as_uri()
-                line, character = text.count("\n"), len(text) - (text.rfind("\n") + 1)
-                for outcomes, wait in ((cold, 0.0), (paused, pause)):
-                    # Reopened with the text up to this cut: the server relearns the file, as the
-                    # engine alone replaces its earlier version.
-                    server.open(uri, text)
-                    time.sleep(wait)
-                    answer = server.response(server.inline(uri, line, character), timeout=30)
-                    items = (answer.get("result") or {}).get("items") or []
-                    suggestion = items[0]["insertText"] if items else None
-                    outcomes.append(Outcome(cut.rest, suggestion, 1.0))
-                    server.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
-        finally:
-            server.close()
+        server.initialize(workspace, {"model": "local", "fallback": []})
+        server.wait_for(lambda s: "Local engine learned" in s.stderr, timeout=600)
+        cold, paused = [], []
+        for cut in cuts:
+            text = cut.path.read_text(encoding="utf-8")[: cut.offset]
+            uri = (workspace / cut.path.relative_to(root)).as_uri()
+            line, character = text.count("\n"), len(text) - (text.rfind("\n") + 1)
+            for outcomes, wait in ((cold, 0.0), (paused, pause)):
+                server.open(uri, text)
+                time.sleep(wait)
+                answer = server.response(server.inline(uri, line, character), timeout=30)
+                items = (answer.get("result") or {}).get("items") or []
+                suggestion = items[0]["insertText"] if items else None
+                outcomes.append(Outcome(cut.rest, suggestion, 1.0))
+                server.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        server.close()
     return cold, paused
 
 
@@ -204,25 +202,35 @@ def end_to_end(args: argparse.Namespace) -> int:
     sized = [path for path in files if 2_000 < len(texts[path]) < 60_000]
     cut_files = set(rng.sample(sized, min(args.files, len(sized))))
     cuts = sample_cuts({path: texts[path] for path in sorted(cut_files)}, args.cuts, args.seed)
-    other = {path: text for path, text in texts.items() if path not in cut_files}
     started = time.perf_counter()
-    alone = engine_alone(other, texts, cuts)
-    cold, paused = through_server(root, files, cut_files, cuts, args.pause)
+    scratch = Path(tempfile.mkdtemp(prefix="beastmode-bench-"))
+    try:
+        workspace = scratch / "ws"
+        for path in files:
+            if path not in cut_files:
+                target = workspace / path.relative_to(root)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, target)
+        alone = engine_alone(workspace, root, texts, cuts)
+        cold, paused = through_server(workspace, root, cuts, args.pause)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     elapsed = time.perf_counter() - started
     print(f"## `local` through the server vs alone, on {args.package} {version}\n")
     print(
         f"{len(cuts)} cuts in {len(cut_files)} files the engine never saw, seed {args.seed}; "
         f"default threshold; pause {args.pause:.1f} s; run {elapsed:.0f} s.\n"
     )
-    print("| asked | coverage | precision | chars saved |")
-    print("| --- | ---: | ---: | ---: |")
+    print("| asked | coverage | precision | chars saved | answers unlike the engine alone's |")
+    print("| --- | ---: | ---: | ---: | ---: |")
     for name, outcomes in (
         ("engine alone", alone),
         ("server, right after didOpen", cold),
         (f"server, {args.pause:.1f} s after didOpen", paused),
     ):
         coverage, precision, saved = score(outcomes, 0.0)
-        print(f"| {name} | {coverage:.1%} | {precision:.1%} | {saved:.1%} |")
+        differ = sum(o.answer != a.answer for o, a in zip(outcomes, alone, strict=True))
+        print(f"| {name} | {coverage:.1%} | {precision:.1%} | {saved:.1%} | {differ} |")
     return 0
 
 

@@ -325,8 +325,8 @@ class _LineEngine:
     def __init__(self, engine: Any) -> None:
         self._engine = engine
 
-    def complete_line(self, prefix: str, suffix: str) -> str | None:
-        suggestion = self._engine.suggest(prefix, suffix)
+    def complete_line(self, prefix: str, suffix: str, document: str | None = None) -> str | None:
+        suggestion = self._engine.suggest(prefix, suffix, uri=document)
         return suggestion.text if suggestion is not None else None
 
 

@@ -404,7 +404,7 @@ async def test_test_model_of_a_chat_only_model_has_one_check(
 
 
 class OneLineEngine:
-    def complete_line(self, prefix: str, suffix: str) -> str | None:
+    def complete_line(self, prefix: str, suffix: str, document: str | None = None) -> str | None:
         return "a + b"
 
 

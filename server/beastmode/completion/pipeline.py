@@ -231,7 +231,9 @@ def build_model_request(
 ) -> ModelRequest:
     """The request for one model: local raw FIM, a family template, server-side FIM, or chat."""
     if info.kind == "local":
-        return FimRequest(prompt=request.prefix, suffix=request.suffix, max_tokens=64)
+        return FimRequest(
+            prompt=request.prefix, suffix=request.suffix, max_tokens=64, document=request.uri
+        )
     max_tokens = max_tokens_for(mode, info.max_tokens)
     budget = prompt_token_budget(info.context_window, max_tokens)
     fitted = fit_to_budget(

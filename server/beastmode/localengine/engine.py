@@ -7,13 +7,17 @@ rest of the current line by greedy decoding (`decode.py`) only when every step i
 Statistics are kept per line, so re-learning a changed document only touches the lines that
 changed (a keystroke costs one line, not the file). The documents the editor sends (as opposed to
 files read from disk by `workspace.scan_workspace`) also get a small table of their own, weighted
-above the workspace's, because code repeats itself most within one file.
+above the workspace's, because code repeats itself most within one file; it is kept while the
+document is open (`release_document` drops it), so editing many documents in turn only ever
+updates their tables by the lines that changed.
 
 Memory bound: at most `max_entries` contexts (default 250,000; about 420 bytes each including
 the table's slack, as measured by scripts/bench_local_latency.py on a worst case where no two
 files share an identifier, so about 105 MB), plus the learned documents zlib-compressed
-(about a fifth of `max_bytes`, 10 MB by default), plus up to four per-document tables of at
-most 256 kB of text each (about 15 MB together). When the table is full, the contexts seen
+(about a fifth of `max_bytes`, 10 MB by default), plus the per-document tables of the editor's
+documents: at most 256 kB of text each and 1.5 MB together, the least recently used dropped
+first (about 15 bytes of memory per byte of real code, so about 22 MB; `stats` counts them at
+the worst case's 420 bytes per context). When the table is full, the contexts seen
 only once, oldest first, are forgotten until it is 60% full (on pytest's sources, keeping only
 40% of the contexts costs about one point of coverage).
 
@@ -58,8 +62,8 @@ BYTES_PER_ENTRY = 420
 """Measured average cost of one context (scripts/bench_local_latency.py), for `stats`."""
 
 _LOCAL_WEIGHT = 3.0
-_MAX_OVERLAYS = 4
 _MAX_OVERLAY_BYTES = 256_000
+_MAX_OVERLAY_TOTAL_BYTES = 1_500_000
 _LINES_PER_BATCH = 256
 _PRUNE_CHUNK = 20_000
 _SUFFIX_CLOSERS = frozenset(")]}'\":;, ")
@@ -96,6 +100,7 @@ class _Overlay:
 
     table: CountTable = field(default_factory=CountTable)
     lines: Counter[str] = field(default_factory=Counter)
+    size: int = 0
 
 
 class LocalEngine:
@@ -119,6 +124,7 @@ class LocalEngine:
         self._table = CountTable()
         self._documents: dict[str, _Document] = {}
         self._overlays: OrderedDict[str, _Overlay] = OrderedDict()
+        self._overlay_bytes = 0
         self._bytes = 0
         self._lock = threading.Lock()
         self._update_lock = threading.Lock()
@@ -141,16 +147,24 @@ class LocalEngine:
             old = self._documents.get(uri)
             if old is not None and from_disk and not old.from_disk:
                 return
-            old_text = _decompress(old) if old else ""
+            with self._lock:
+                overlay = self._overlays.get(uri)
+            # An open document's own table already holds its lines as last learned: no need to
+            # decompress and split the old text again.
+            old_lines = (
+                overlay.lines
+                if overlay is not None
+                else Counter(learnable_lines(_decompress(old) if old else ""))
+            )
+            new_lines = Counter(learnable_lines(text))
             if self._secrets is not None:
                 # Only lines new since the last update can hold values not yet harvested.
-                seen = set(old_text.splitlines())
-                self._secrets.harvest(uri, [row for row in text.splitlines() if row not in seen])
+                self._secrets.harvest(
+                    uri, [row for row in text.splitlines() if row.strip() not in old_lines]
+                )
             if size > self._max_document_bytes or not self._make_room(uri, size, from_disk):
                 self._forget(uri)
                 return
-            old_lines = Counter(learnable_lines(old_text))
-            new_lines = Counter(learnable_lines(text))
             self._apply(self._table, old_lines - new_lines, add=False)
             self._apply(self._table, new_lines - old_lines, add=True)
             with self._lock:
@@ -159,13 +173,25 @@ class LocalEngine:
                 )
                 self._bytes += size - (old.size if old else 0)
             if not from_disk:
-                self._update_overlay(uri, new_lines, size)
+                self._update_overlay(uri, overlay, new_lines, size)
             self._prune_if_full()
 
     def remove_document(self, uri: str) -> None:
         """Forget a document (deleted file, closed unsaved buffer)."""
         with self._update_lock:
             self._forget(uri)
+
+    def release_document(self, uri: str) -> None:
+        """The editor closed a document that is saved on disk: keep its lines, drop its own table.
+
+        It becomes like a scanned file: weighted as the rest of the workspace, replaced by a
+        later scan, and among the first forgotten when an editor document needs room.
+        """
+        with self._update_lock, self._lock:
+            self._drop_overlay(uri)
+            document = self._documents.get(uri)
+            if document is not None:
+                document.from_disk = True
 
     def suggest(
         self, prefix: str, suffix: str, *, uri: str | None = None, language: str = ""
@@ -253,31 +279,41 @@ class LocalEngine:
         """Remove a document's counts (caller holds the update lock)."""
         with self._lock:
             document = self._documents.pop(uri, None)
-            self._overlays.pop(uri, None)
+            self._drop_overlay(uri)
             if document is not None:
                 self._bytes -= document.size
         if document is not None:
             self._apply(self._table, Counter(learnable_lines(_decompress(document))), add=False)
 
-    def _update_overlay(self, uri: str, new_lines: Counter[str], size: int) -> None:
-        """Bring the document's own table up to date (caller holds the update lock)."""
-        with self._lock:
-            overlay = self._overlays.get(uri)
+    def _update_overlay(
+        self, uri: str, overlay: _Overlay | None, new_lines: Counter[str], size: int
+    ) -> None:
+        """Bring the document's own table up to date (caller holds the update lock).
+
+        Only the changed lines are counted in or out; a table is built from scratch only for a
+        document new to the engine or one whose table was dropped to stay within the bounds.
+        """
         if size > _MAX_OVERLAY_BYTES:
-            if overlay is not None:
-                with self._lock:
-                    self._overlays.pop(uri, None)
+            with self._lock:
+                self._drop_overlay(uri)
             return
         if overlay is None:
             overlay = _Overlay()
         self._apply(overlay.table, overlay.lines - new_lines, add=False)
         self._apply(overlay.table, new_lines - overlay.lines, add=True)
         with self._lock:
-            overlay.lines = new_lines
+            self._overlay_bytes += size - (overlay.size if uri in self._overlays else 0)
+            overlay.lines, overlay.size = new_lines, size
             self._overlays[uri] = overlay
             self._overlays.move_to_end(uri)
-            while len(self._overlays) > _MAX_OVERLAYS:
-                self._overlays.popitem(last=False)
+            while self._overlay_bytes > _MAX_OVERLAY_TOTAL_BYTES and len(self._overlays) > 1:
+                self._drop_overlay(next(iter(self._overlays)))
+
+    def _drop_overlay(self, uri: str) -> None:
+        """Forget a document's own table (caller holds the table lock)."""
+        overlay = self._overlays.pop(uri, None)
+        if overlay is not None:
+            self._overlay_bytes -= overlay.size
 
     def _apply(self, table: CountTable, lines: Counter[str], *, add: bool) -> None:
         """Add or remove the counts of `lines`, holding the table lock one batch at a time."""

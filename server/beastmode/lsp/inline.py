@@ -184,6 +184,8 @@ class InlineFeature:
                 if document.version != version:
                     return None  # typed on without the editor asking again: nothing to show
             await self._first_indexes()
+            if chain and chain[0] == "local":
+                await server.engine_caught_up(uri)  # a document just opened is learned first
             async with self._upstream_slots:
                 return await self._ask(request, chain)
         except asyncio.CancelledError:

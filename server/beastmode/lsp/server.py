@@ -52,9 +52,9 @@ log = logging.getLogger("beastmode")
 Result = TypeVar("Result")
 STATUS_NOTIFICATION = "beastmode/status"
 ENGINE_UPDATE_DELAY_SECONDS = 0.75
-# A document the engine has not seen is learned at once, before its first suggestion: on the event
-# loop when this small (the request after didOpen then sees it), else in a thread right away.
-SYNC_LEARN_MAX_BYTES = 16_000
+# A document the engine has not seen is learned at once, and a `local` suggestion in it waits up
+# to this long for that (a 50 kB document takes tens of milliseconds, a 1 MB one about a second).
+FIRST_LEARN_WAIT_SECONDS = 2.0
 # Loaded right after `initialized` (see _warm_imports); httpcore imports the anyio ones lazily
 # on its first request, which would otherwise land on the first keystroke.
 WARM_MODULES = (
@@ -97,6 +97,10 @@ class BeastModeServer(LanguageServer):
         self._tasks: set[asyncio.Task[Any]] = set()
         self._engine_timers: dict[str, asyncio.TimerHandle] = {}
         self._engine_known: set[str] = set()  # open documents the engine has learned once
+        self._first_learning: dict[str, asyncio.Future[None]] = {}
+        # Every engine update runs in this one thread, in order: a document closed then reopened
+        # is forgotten before it is learned again, never after.
+        self._engine_executor = ThreadPoolExecutor(1, thread_name_prefix="beastmode-learn")
         self._scan_stop = threading.Event()
         self.document_listeners: list[Any] = []
         self._recent_documents: dict[str, None] = {}
@@ -392,16 +396,24 @@ class BeastModeServer(LanguageServer):
         if timer is not None:
             timer.cancel()
         if uri not in self._engine_known:
-            self._engine_known.add(uri)
-            document = self.documents.get(uri)
-            if document is not None and len(document.text) <= SYNC_LEARN_MAX_BYTES:
-                self.engine.update_document(uri, document.text)
-            else:
-                self._learn_document(uri)
+            self._learn_first(uri)
             return
         self._engine_timers[uri] = loop.call_later(
             ENGINE_UPDATE_DELAY_SECONDS, self._learn_document, uri
         )
+
+    def _learn_first(self, uri: str) -> None:
+        """Learn a document new to the engine right away; its suggestions wait for that."""
+        self._engine_known.add(uri)
+        learning = self._learn_document(uri)
+        if learning is not None:
+            self._first_learning[uri] = learning
+
+    async def engine_caught_up(self, uri: str) -> None:
+        """Wait (a bounded time) until the engine has learned `uri` as it was when opened."""
+        learning = self._first_learning.get(uri)
+        if learning is not None and not learning.done():
+            await asyncio.wait({learning}, timeout=FIRST_LEARN_WAIT_SECONDS)
 
     def _harvest_opened(self, uri: str) -> None:
         document = self.documents.get(uri)
@@ -414,27 +426,49 @@ class BeastModeServer(LanguageServer):
             return
         self.secrets.harvest_in_background(uri, document.text)
 
-    def _learn_document(self, uri: str) -> None:
+    def _learn_document(self, uri: str) -> asyncio.Future[None] | None:
         self._engine_timers.pop(uri, None)
         document = self.documents.get(uri)
-        if document is not None and self.engine is not None:
-            self.spawn(self._learn_off_loop(uri, document.text))
+        if document is None or self.engine is None:
+            return None
+        return self._engine_job(self.engine.update_document, uri, document.text)
 
-    async def _learn_off_loop(self, uri: str, text: str) -> None:
-        # Learning a big file takes a while: keep it off the event loop (the typing path).
-        await asyncio.to_thread(self.engine.update_document, uri, text)
+    def _engine_job(self, function: Callable[..., None], *args: Any) -> asyncio.Future[None] | None:
+        """Run an engine update in the learning thread (off the event loop, in order).
+
+        None when there is nothing to run it on: no event loop (unit use), or the server closing.
+        """
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return None
+        if self._scan_stop.is_set():
+            return None
+        future = loop.run_in_executor(self._engine_executor, function, *args)
+        self.spawn(self._after_engine_job(future))
+        return future
+
+    async def _after_engine_job(self, future: asyncio.Future[None]) -> None:
+        await future
         # The engine's tables are long-lived: take them out of the collector's full passes,
         # which otherwise pause the server for tens of milliseconds now and then.
         gc.freeze()
 
     def on_document_closed(self, uri: str) -> None:
-        """A document closed: stop pending work for it."""
+        """A document closed: stop pending work for it; the engine keeps it only if it is saved.
+
+        A file on disk stays learned (as the workspace scan would have it); a buffer that was
+        never saved, or whose file is gone, is forgotten.
+        """
         self._recent_documents.pop(uri, None)
         self.region_cache.forget(uri)
         self._engine_known.discard(uri)
+        self._first_learning.pop(uri, None)
         timer = self._engine_timers.pop(uri, None)
         if timer is not None:
             timer.cancel()
+        if self.engine is not None:
+            self._engine_job(_release_closed, self.engine, uri)
         for listener in self.document_listeners:
             listener(uri)
 
@@ -448,8 +482,7 @@ class BeastModeServer(LanguageServer):
         if self.router is not None:
             self.router.catalog.set_engine(_EngineAdapter(self.engine, self.active_document))
         for document in self.documents:
-            self._engine_known.add(document.uri)
-            self._learn_document(document.uri)
+            self._learn_first(document.uri)
         root = self.workspace_root
         if root is None:
             return
@@ -491,6 +524,7 @@ class BeastModeServer(LanguageServer):
         if self.usage is not None:
             await asyncio.to_thread(self.usage.close)
         self._storage_executor.shutdown(wait=False)
+        self._engine_executor.shutdown(wait=False, cancel_futures=True)
 
 
 def _warm_imports() -> None:
@@ -505,6 +539,19 @@ def _warm_imports() -> None:
             importlib.import_module(name)
         except ImportError:  # another httpcore/anyio layout: that module just loads later
             log.debug("Could not preload %s", name)
+
+
+def _release_closed(engine: Any, uri: str) -> None:
+    """Keep a closed document learned only if it is saved (runs in the learning thread)."""
+    path = uri_to_path(uri)
+    try:
+        saved = path is not None and path.is_file()
+    except OSError:  # cannot even be looked at: as good as gone
+        saved = False
+    if saved:
+        engine.release_document(uri)
+    else:
+        engine.remove_document(uri)
 
 
 def _is_usable(ref: str, registered: set[str]) -> bool:
@@ -530,17 +577,18 @@ class _EngineAdapter:
     """Presents the local engine as the router's `CompletionEngine`.
 
     The engine weighs the document being edited above the rest and keeps that document's
-    half-typed line from voting for its own end, but only when told which document it is. The
-    router's request does not carry it, so the document the user touched last stands in: a
-    suggestion is asked for where the user is typing.
+    half-typed line from voting for its own end, so it is told which document the request is
+    for. Inline requests always say; for one that does not (a model test), the document
+    the user touched last stands in.
     """
 
     def __init__(self, engine: Any, active_document: Callable[[], str | None]) -> None:
         self._engine = engine
         self._active_document = active_document
 
-    def complete_line(self, prefix: str, suffix: str) -> str | None:
-        suggestion = self._engine.suggest(prefix, suffix, uri=self._active_document())
+    def complete_line(self, prefix: str, suffix: str, document: str | None = None) -> str | None:
+        uri = document if document is not None else self._active_document()
+        suggestion = self._engine.suggest(prefix, suffix, uri=uri)
         return suggestion.text if suggestion is not None else None
 
 

@@ -27,6 +27,8 @@ class FimRequest:
 
     `prompt` is either a template already rendered for the model family (then `suffix` is None),
     or the raw prefix, with `suffix` sent separately for endpoints that do FIM themselves.
+    `document` names the document being completed, for the local engine (which weighs that
+    document's own lines first); it is never sent to an endpoint.
     """
 
     prompt: str
@@ -34,6 +36,7 @@ class FimRequest:
     max_tokens: int = 128
     temperature: float = 0.2
     stop: tuple[str, ...] = ()
+    document: str | None = None
 
 
 ModelRequest = ChatRequest | FimRequest

@@ -23,8 +23,8 @@ REGISTER_HINT = (
 class CompletionEngine(Protocol):
     """What the router needs from the embedded engine."""
 
-    def complete_line(self, prefix: str, suffix: str) -> str | None:
-        """The rest of the current line, or None when not confident."""
+    def complete_line(self, prefix: str, suffix: str, document: str | None = None) -> str | None:
+        """The rest of the current line in `document` (its URI, if known), or None if unsure."""
         ...
 
 
@@ -56,11 +56,12 @@ class LocalProvider:
         self._engine = engine
 
     def stream(self, request: ModelRequest, limits: Limits) -> TextStream:
-        """Answer a FIM request (raw prefix in `prompt`, `suffix`) from the engine at once."""
+        """Answer a FIM request (raw prefix in `prompt`, `suffix`, `document`) at once."""
         if self._engine is None:
             raise ModelUnavailableError(f"The local engine is not running; {REGISTER_HINT}")
         if not isinstance(request, FimRequest) or request.suffix is None:
             raise ModelUnavailableError(
                 f"The local engine only completes code as you type; for this task {REGISTER_HINT}"
             )
-        return StaticTextStream(self._engine.complete_line(request.prompt, request.suffix) or "")
+        answer = self._engine.complete_line(request.prompt, request.suffix, request.document)
+        return StaticTextStream(answer or "")
