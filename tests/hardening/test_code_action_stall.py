@@ -17,7 +17,10 @@ from tests.hardening.conftest import StartServer
 
 FUNCTIONS = 25_000  # four lines each: 100k lines
 CURSOR_MOVES = 60
-STALL_BOUND_MS = 50.0
+# Loose for a shared CI machine, where the scheduler alone can pause the server for tens of
+# milliseconds (68 ms was seen under scripts/stress); the regression it guards against stalled
+# the loop for seconds (7.5 s on the original code). The benchmark figure is the printed one.
+STALL_BOUND_MS = 500.0
 URI = "file:///ws/huge.py"
 
 
